@@ -1,0 +1,1 @@
+"""ChainMatch's HTTP API (FastAPI)."""

@@ -1,0 +1,38 @@
+"""Bulk bodies (JSON array or NDJSON) for the data platform's ingest calls."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request, status
+
+from chainmatch.ingest.readers import Format, ParsedRecord, UnreadableInput, parse_records
+from chainmatch.settings import Settings
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq")
+BULK_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def read_bulk(request: Request, settings: Settings) -> list[ParsedRecord]:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = Format.JSONL if content_type in NDJSON_TYPES else Format.JSON
+    try:
+        records, _ = parse_records(body, fmt=fmt)
+    except UnreadableInput as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if not records:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "请求体中没有记录 (no records in the body)")
+    if len(records) > settings.max_bulk_records:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"单次最多 {settings.max_bulk_records} 条记录，收到 {len(records)} 条，请分批提交 "
+            f"(at most {settings.max_bulk_records} records per call)",
+        )
+    return records

@@ -1,0 +1,128 @@
+"""FastAPI dependencies as ``Annotated`` aliases: settings, sessions, the index, the caller, and
+look-up-and-authorise of the objects a route acts on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi.security import APIKeyHeader
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from chainmatch.db import writer
+from chainmatch.gaplists import get_visible
+from chainmatch.indexing import IndexService
+from chainmatch.keys import Principal, authenticate
+from chainmatch.settings import Settings
+from models.apikey import Role
+from models.firm import Firm
+from models.gap import GapList
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key: cm_<prefix>_<secret>")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Engine:
+    engine: Engine = request.app.state.db
+    return engine
+
+
+def get_session(db: Annotated[Engine, Depends(get_db)]) -> Iterator[Session]:
+    """A read–write session; handlers commit what they write."""
+    with Session(writer(db)) as session:
+        yield session
+
+
+def get_read_session(db: Annotated[Engine, Depends(get_db)]) -> Iterator[Session]:
+    with Session(db) as session:
+        yield session
+
+
+def get_index(request: Request) -> IndexService:
+    index: IndexService = request.app.state.index
+    return index
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Engine, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+IndexDep = Annotated[IndexService, Depends(get_index)]
+
+
+def get_principal(
+    db: DbDep, key: Annotated[str | None, Security(api_key_header)]
+) -> Principal:
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "缺少 API 密钥 X-API-Key (missing API key)",
+                            headers={"WWW-Authenticate": "APIKey"})
+    with Session(db) as session:
+        principal = authenticate(session, key)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API 密钥无效或已吊销 (invalid or revoked API key)",
+                            headers={"WWW-Authenticate": "APIKey"})
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = frozenset(roles)
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = "、".join(sorted(r.value for r in allowed))
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"该操作仅限 {names} 角色 (this action needs role: {names})")
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
+BureauOrAdminDep = Annotated[Principal, Depends(require(Role.BUREAU, Role.ADMIN))]
+LeaderOrAdminDep = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
+
+GapListId = Annotated[str, Path(max_length=40, description="gap list id (gl_…)")]
+FirmId = Annotated[str, Path(max_length=64)]
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what}不存在 (not found)")
+
+
+def get_visible_gap_list(list_id: GapListId, principal: PrincipalDep, session: SessionDep) -> GapList:
+    """The gap list if the caller may see it; 404 otherwise (whether or not it exists)."""
+    gap_list = get_visible(session, principal, list_id)
+    if gap_list is None:
+        raise _not_found("清单")
+    return gap_list
+
+
+def get_editable_gap_list(gap_list: Annotated[GapList, Depends(get_visible_gap_list)],
+                          principal: PrincipalDep) -> GapList:
+    """Only the owning leader and admin may revise or delete; a bureau that can see it gets 403."""
+    if principal.role is Role.BUREAU:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "招商局不能修改企业的清单 (bureaus cannot modify gap lists)")
+    return gap_list
+
+
+VisibleGapListDep = Annotated[GapList, Depends(get_visible_gap_list)]
+EditableGapListDep = Annotated[GapList, Depends(get_editable_gap_list)]
+
+
+def get_live_firm(firm_id: FirmId, session: SessionDep, _principal: PrincipalDep) -> Firm:
+    firm = session.get(Firm, firm_id)
+    if firm is None or firm.deleted_at is not None:
+        raise _not_found("企业")
+    return firm
+
+
+LiveFirmDep = Annotated[Firm, Depends(get_live_firm)]

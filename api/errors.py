@@ -1,0 +1,36 @@
+"""Domain exceptions → HTTP, in one place. No traceback ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from chainmatch.ingest.readers import UnreadableInput
+from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
+
+logger = logging.getLogger(__name__)
+
+_STATUS: dict[type[Exception], int] = {
+    InvalidQuery: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    RegionRequired: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    UnreadableInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    IndexNotFound: status.HTTP_503_SERVICE_UNAVAILABLE,
+    IndexCorrupt: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        code = next((c for t, c in _STATUS.items() if isinstance(exc, t)), status.HTTP_400_BAD_REQUEST)
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "服务器内部错误 (internal server error)"},
+                            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    app.add_exception_handler(RecommenderError, domain_error)
+    app.add_exception_handler(UnreadableInput, domain_error)
+    app.add_exception_handler(Exception, unexpected)

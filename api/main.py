@@ -1,0 +1,50 @@
+"""The FastAPI application: ``create_app()`` wires settings, database and index once, in lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
+from api.routers import audit, firms, gap_lists, health, match, relations
+from chainmatch import __version__
+from chainmatch.db import init_db, make_engine
+from chainmatch.indexing import IndexService
+from chainmatch.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+链长制 · 补链强链精准招商 — for every weak link a chain-leader firm declares, ChainMatch ranks
+**investment targets** (firms outside the region worth attracting) and **local suppliers**
+(本地配套, inside the region), with reasons. Authenticate with the `X-API-Key` header.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = make_engine(settings)
+        init_db(db)
+        index = IndexService(settings, db)
+        await run_in_threadpool(index.start)
+        app.state.settings = settings
+        app.state.db = db
+        app.state.index = index
+        logger.info("ChainMatch ready: %s", index.status())
+        yield
+        db.dispose()
+
+    app = FastAPI(title="ChainMatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for module in (health, firms, relations, gap_lists, match, audit):
+        app.include_router(module.router)
+    return app

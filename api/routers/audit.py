@@ -1,0 +1,40 @@
+"""The audit trail, for admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlmodel import col, select
+
+from api.deps import AdminDep, ReadSessionDep, SettingsDep
+from api.schemas import Page
+from models.audit import AuditEvent, AuditEventPublic
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("", response_model=Page[AuditEventPublic])
+def read_audit(
+    _admin: AdminDep,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+) -> Page[AuditEventPublic]:
+    size = limit or settings.default_page_size
+    if size > settings.max_page_size:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"limit 最大为 {settings.max_page_size}")
+    query = select(AuditEvent)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if cursor is not None:
+        query = query.where(col(AuditEvent.id) > cursor)
+    events = session.exec(query.order_by(col(AuditEvent.id)).limit(size + 1)).all()
+    more = len(events) > size
+    events = events[:size]
+    return Page[AuditEventPublic](
+        items=[AuditEventPublic.model_validate(e, from_attributes=True) for e in events],
+        next_cursor=str(events[-1].id) if more and events else None,
+    )

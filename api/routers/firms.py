@@ -1,0 +1,134 @@
+"""Firm registry routes: bulk upsert for the data platform, read, search, soft delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from api.audit import audit
+from api.bulk import BULK_BODY_DOC, read_bulk
+from api.deps import AdminDep, DbDep, IndexDep, LiveFirmDep, PrincipalDep, ReadSessionDep, SessionDep, SettingsDep
+from api.schemas import Page
+from chainmatch.ingest.firms import ingest_firms, soft_delete_firm
+from chainmatch.ingest.report import IngestReport
+from chainmatch.keys import Principal
+from chainmatch.regions import normalize_province
+from models.apikey import Role
+from models.firm import Contact, Firm, FirmAdminPublic, FirmProduct, FirmTag, ProductPublic
+from recommender.text import normalize_text
+
+router = APIRouter(prefix="/v1/firms", tags=["firms"])
+
+
+def firm_public(session: Session, firm: Firm, principal: Principal) -> FirmAdminPublic:
+    products = session.exec(
+        select(FirmProduct).where(FirmProduct.firm_id == firm.id).order_by(col(FirmProduct.position))
+    ).all()
+    tags = session.exec(select(FirmTag.tag).where(FirmTag.firm_id == firm.id)).all()
+    contact = None
+    if principal.role is Role.ADMIN and (firm.contact_name or firm.contact_phone or firm.contact_email):
+        contact = Contact(name=firm.contact_name, phone=firm.contact_phone, email=firm.contact_email)
+    return FirmAdminPublic.model_validate(
+        firm.model_dump()
+        | {
+            "products": [ProductPublic(name=p.name, share=p.share) for p in products],
+            "tags": sorted(tags),
+            "contact": contact,
+        }
+    )
+
+
+@router.post("", response_model=IngestReport, openapi_extra=BULK_BODY_DOC,
+             responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}})
+async def upsert_firms(
+    request: Request,
+    response: Response,
+    _admin: AdminDep,
+    settings: SettingsDep,
+    db: DbDep,
+    index: IndexDep,
+    skip_invalid: Annotated[bool, Query(description="write the valid records and report the rest")] = False,
+) -> IngestReport:
+    """Upsert firms by id (JSON array or NDJSON). Without ``skip_invalid`` a body with any invalid
+    record writes nothing and answers 422 with every error (line, id, field, reason)."""
+    records = await read_bulk(request, settings)
+    report = await run_in_threadpool(ingest_firms, db, records, skip_invalid=skip_invalid)
+    if not report.written:
+        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        return report
+    await run_in_threadpool(index.refresh, persist=True)
+    return report
+
+
+@router.get("/{firm_id}", response_model=FirmAdminPublic, response_model_exclude_none=False)
+def read_firm(firm: LiveFirmDep, principal: PrincipalDep, session: SessionDep) -> FirmAdminPublic:
+    """A firm's profile. Its contact person (personal data) is returned to admin keys only."""
+    public = firm_public(session, firm, principal)
+    if public.contact is not None:
+        audit(session, principal, "read", "firm_contact", firm.id)
+        session.commit()
+    return public
+
+
+def _decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor 无效 (invalid cursor)") from exc
+
+
+@router.get("", response_model=Page[FirmAdminPublic])
+def list_firms(
+    principal: PrincipalDep,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    province: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="in name, full name or product names")] = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int | None, Query(ge=1, description="page size, capped by the server")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[FirmAdminPublic]:
+    size = limit or settings.default_page_size
+    if size > settings.max_page_size:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})")
+    query = select(Firm).where(col(Firm.deleted_at).is_(None))
+    if province:
+        query = query.where(Firm.province == normalize_province(province))
+    if tag:
+        query = query.where(col(Firm.id).in_(select(FirmTag.firm_id).where(FirmTag.tag == normalize_text(tag))))
+    if q:
+        needle = f"%{normalize_text(q)}%"
+        query = query.where(
+            or_(
+                col(Firm.name).like(needle),
+                col(Firm.fullname).like(needle),
+                col(Firm.id).in_(select(FirmProduct.firm_id).where(col(FirmProduct.name).like(needle))),
+            )
+        )
+    after = _decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Firm.id > after)
+    firms = session.exec(query.order_by(col(Firm.id)).limit(size + 1)).all()
+    more = len(firms) > size
+    firms = firms[:size]
+    # Listing never returns personal data, even to admin: read one firm for its contact.
+    items = [firm_public(session, f, principal).model_copy(update={"contact": None}) for f in firms]
+    next_cursor = base64.urlsafe_b64encode(firms[-1].id.encode()).decode() if more and firms else None
+    return Page[FirmAdminPublic](items=items, next_cursor=next_cursor)
+
+
+@router.delete("/{firm_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_firm(firm: LiveFirmDep, _admin: AdminDep, session: SessionDep, index: IndexDep) -> None:
+    """Soft delete: the firm leaves every result at once; its record is kept for audit."""
+    soft_delete_firm(session, firm.id)
+    session.commit()
+    index.refresh(persist=True)

@@ -1,0 +1,33 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import text
+from sqlmodel import Session
+
+from api.deps import DbDep, IndexDep
+from api.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+def readyz(db: DbDep, index: IndexDep, response: Response) -> Readiness:
+    """Ready when the database answers and the index is loaded and in step with it."""
+    try:
+        with Session(db) as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        database = True
+    except Exception:  # noqa: BLE001 — any database failure means "not ready"
+        database = False
+    info = index.status() if database else {"loaded": False, "in_step": False}
+    ready = database and bool(info.get("loaded")) and bool(info.get("in_step"))
+    if not ready:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Readiness(status="ready" if ready else "not ready", database=database, index=info)

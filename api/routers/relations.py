@@ -1,0 +1,36 @@
+"""Product graph routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from api.bulk import BULK_BODY_DOC, read_bulk
+from api.deps import AdminDep, DbDep, IndexDep, SettingsDep
+from chainmatch.ingest.relations import ingest_relations
+from chainmatch.ingest.report import IngestReport
+
+router = APIRouter(prefix="/v1/product-relations", tags=["product graph"])
+
+
+@router.post("", response_model=IngestReport, openapi_extra=BULK_BODY_DOC,
+             responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}})
+async def add_relations(
+    request: Request,
+    response: Response,
+    _admin: AdminDep,
+    settings: SettingsDep,
+    db: DbDep,
+    index: IndexDep,
+    skip_invalid: Annotated[bool, Query()] = False,
+) -> IngestReport:
+    """Add product relations {product, relation, target} (JSON array or NDJSON); existing ones are unchanged."""
+    records = await read_bulk(request, settings)
+    report = await run_in_threadpool(ingest_relations, db, records, skip_invalid=skip_invalid)
+    if not report.written:
+        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        return report
+    await run_in_threadpool(index.refresh, persist=True)
+    return report

@@ -1,0 +1,287 @@
+"""``chainmatch`` — the command line: demo, serve, import, index, keys, match."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chainmatch.settings import Settings, get_settings
+
+app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Import firms or product relations from JSONL, CSV or a JSON array", no_args_is_help=True)
+index_app = typer.Typer(help="The search index", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys", no_args_is_help=True)
+gaps_app = typer.Typer(help="Gap lists (断链断供风险清单)", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(index_app, name="index")
+app.add_typer(keys_app, name="keys")
+app.add_typer(gaps_app, name="gaps")
+
+console = Console()
+err_console = Console(stderr=True)
+logger = logging.getLogger("chainmatch")
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logs")] = False) -> None:
+    from chainmatch.logconfig import configure_logging
+
+    configure_logging("DEBUG" if verbose else get_settings().log_level)
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    from chainmatch.db import init_db, make_engine
+
+    engine = make_engine(settings)
+    init_db(engine)
+    return engine
+
+
+def _print_report(report, what: str) -> None:  # type: ignore[no-untyped-def]
+    shown = 20
+    for issue in report.errors[:shown]:
+        err_console.print(f"[red]错误[/red] 第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}")
+    if len(report.errors) > shown:
+        err_console.print(f"… 另有 {len(report.errors) - shown} 个错误 (more errors)")
+    if report.warnings:
+        err_console.print(f"[yellow]{len(report.warnings)} 条警告 (warnings)[/yellow]，例如:")
+        for issue in report.warnings[:5]:
+            err_console.print(f"  第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}")
+    status = "已写入 written" if report.written else "[red]未写入任何记录 nothing written[/red]"
+    console.print(
+        f"{what}: 收到 {report.received}，新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}，"
+        f"无效 {report.invalid} — {status}"
+    )
+
+
+def _import(kind: str, file: Path, skip_invalid: bool, *, rebuild_index: bool = True) -> None:
+    from chainmatch.indexing import IndexService
+    from chainmatch.ingest.firms import ingest_firms
+    from chainmatch.ingest.readers import UnreadableInput, parse_records
+    from chainmatch.ingest.relations import ingest_relations
+
+    settings = get_settings()
+    engine = _db(settings)
+    try:
+        records, encoding = parse_records(file.read_bytes(), name=file.name)
+    except (OSError, UnreadableInput) as exc:
+        err_console.print(f"[red]无法读取 {file}[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    if encoding != "utf-8-sig":
+        err_console.print(f"[yellow]文件编码为 {encoding}，已转换为 UTF-8[/yellow]")
+    ingest = ingest_firms if kind == "firms" else ingest_relations
+    report = ingest(engine, records, skip_invalid=skip_invalid, progress=True)
+    _print_report(report, file.name)
+    if not report.written:
+        raise typer.Exit(1)
+    if rebuild_index:
+        # Keep the persisted index in step, so a server that starts next loads it as it is.
+        IndexService(settings, engine).refresh(persist=True)
+
+
+@import_app.command("firms")
+def import_firms(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL, CSV or JSON array")],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="write the valid records")] = False,
+) -> None:
+    """Upsert firms by id. A file with any invalid record writes nothing unless --skip-invalid."""
+    _import("firms", file, skip_invalid)
+
+
+@import_app.command("relations")
+def import_relations(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid")] = False,
+) -> None:
+    """Add product relations {product, relation, target}."""
+    _import("relations", file, skip_invalid)
+
+
+@gaps_app.command("import")
+def import_gaps(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Create gap lists from a JSON file (each with leader_firm_id); same leader + title = a revision."""
+    from chainmatch.gapfile import import_gap_lists
+
+    report = import_gap_lists(_db(get_settings()), file)
+    _print_report(report, file.name)
+    if not report.written:
+        raise typer.Exit(1)
+
+
+@index_app.command("build")
+def index_build() -> None:
+    """Rebuild the index from the database (encoder fit, FAISS, lexical) and persist it."""
+    from chainmatch.indexing import IndexService
+
+    settings = get_settings()
+    stats = IndexService(settings, _db(settings)).rebuild(progress=True)
+    console.print(f"索引已建立 index built: {stats['firms']} firms, {stats['relations']} relations, "
+                  f"{stats['seconds']} s → {settings.index_dir}")
+
+
+@index_app.command("status")
+def index_status() -> None:
+    """Whether the persisted index is in step with the database."""
+    from chainmatch.indexing import IndexService
+
+    settings = get_settings()
+    service = IndexService(settings, _db(settings))
+    service.start()
+    console.print_json(json.dumps(service.status(), ensure_ascii=False))
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin | bureau | leader")],
+    province: Annotated[str | None, typer.Option(help="bureau: its province, e.g. 广东省")] = None,
+    city: Annotated[str | None, typer.Option(help="bureau: optionally its city")] = None,
+    firm: Annotated[str | None, typer.Option(help="leader: its firm id")] = None,
+    label: Annotated[str | None, typer.Option(help="who holds it")] = None,
+) -> None:
+    """Create a key. It is printed once, as the last line; only a salted hash is stored."""
+    from chainmatch.db import session_scope
+    from chainmatch.keys import KeyScopeError, create_key
+    from models.apikey import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        err_console.print(f"[red]未知角色 {role}[/red]：admin | bureau | leader")
+        raise typer.Exit(2) from exc
+    try:
+        with session_scope(_db(get_settings())) as session:
+            key, plaintext = create_key(session, role_value, province=province, city=city, firm_id=firm,
+                                        label=label)
+            key_id = key.id
+    except KeyScopeError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    err_console.print(f"已创建密钥 key {key_id} ({role_value.value})；请妥善保存，之后不再显示 (shown once):")
+    print(plaintext)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="key id or prefix")]) -> None:
+    """Revoke a key at once."""
+    from chainmatch.db import session_scope
+    from chainmatch.keys import revoke_key
+
+    with session_scope(_db(get_settings())) as session:
+        found = revoke_key(session, key)
+    if found is None:
+        err_console.print(f"[red]密钥 {key} 不存在 (no such key)[/red]")
+        raise typer.Exit(1)
+    console.print(f"已吊销 revoked key {key}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Keys with role, scope and last use (never the secrets)."""
+    from sqlmodel import Session, select
+
+    from models.apikey import ApiKey
+
+    table = Table("id", "prefix", "role", "scope", "label", "created", "last used", "revoked")
+    with Session(_db(get_settings())) as session:
+        for key in session.exec(select(ApiKey).order_by(ApiKey.id)):  # type: ignore[arg-type]
+            scope = key.firm_id or " ".join(x for x in (key.province, key.city) if x) or "—"
+            table.add_row(str(key.id), key.prefix, key.role, scope, key.label or "", f"{key.created_at:%Y-%m-%d %H:%M}",
+                          f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "—",
+                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+    console.print(table)
+
+
+@app.command("match")
+def match_cmd(
+    text: Annotated[str, typer.Argument(help="component or material, e.g. 涡轮分子泵")],
+    region: Annotated[str | None, typer.Option(help="province, e.g. 广东省")] = None,
+    scope: Annotated[str, typer.Option(help="outside | inside | all")] = "all",
+    k: Annotated[int, typer.Option("-k", help="results")] = 10,
+    for_product: Annotated[str | None, typer.Option(help="the leader product it goes into")] = None,
+    leader: Annotated[str | None, typer.Option(help="leader firm id (excluded from results)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """Who can make TEXT? The same ranking as POST /v1/match."""
+    from api.schemas import MatchResult
+    from chainmatch.indexing import IndexService
+    from chainmatch.matching import firm_filter
+    from chainmatch.regions import normalize_province
+    from recommender.corpus import MatchQuery, Region, Scope
+
+    settings = get_settings()
+    if k < 1 or k > settings.max_k:
+        err_console.print(f"[red]k 应在 1 到 {settings.max_k} 之间[/red]")
+        raise typer.Exit(2)
+    try:
+        scope_value = Scope(scope)
+    except ValueError as exc:
+        err_console.print("[red]scope 应为 outside | inside | all[/red]")
+        raise typer.Exit(2) from exc
+    province = normalize_province(region)
+    if scope_value is not Scope.ALL and not province:
+        err_console.print("[red]scope 为 inside/outside 时须指定 --region[/red]")
+        raise typer.Exit(2)
+    service = IndexService(settings, _db(settings))
+    service.start(progress=True)
+    query = MatchQuery(text=text, for_product=for_product, leader_firm_id=leader,
+                       region=Region(province) if province else None, scope=scope_value,
+                       filters=firm_filter(None, exclude=[leader] if leader else []), k=k)
+    with service.searching() as engine:
+        results = [MatchResult.from_match(m) for m in engine.match(query)]
+    if as_json:
+        print(json.dumps({"results": [r.model_dump() for r in results]}, ensure_ascii=False, indent=2))
+        return
+    console.print(results_table(f"{text} — {scope_value.value}", results))
+
+
+def results_table(title: str, results: list) -> Table:  # type: ignore[type-arg]
+    table = Table(title=title, show_lines=False, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("企业 firm")
+    table.add_column("地区 region")
+    table.add_column("规模/标签", overflow="fold")
+    table.add_column("得分", justify="right")
+    table.add_column("理由 reasons", overflow="fold")
+    for rank, r in enumerate(results, start=1):
+        where = r.country if r.country != "中国" else " ".join(x for x in (r.province, r.city) if x)
+        tags = " ".join([r.scale] + [t for t in r.tags if t != "listed"])
+        table.add_row(str(rank), f"{r.name} ({r.firm_id})", where, tags, f"{r.score:.3f}", "；".join(r.reasons[:2]))
+    return table
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=get_settings().log_level.lower())
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
+    k: Annotated[int, typer.Option("-k", help="candidates per list")] = 5,
+) -> None:
+    """Load the sample Guangdong precision-instrument cluster, build the index, print each weak
+    link's investment targets and local suppliers, then serve the API until Ctrl-C."""
+    from chainmatch.demo import run_demo
+
+    run_demo(get_settings(), console, k=k)
+    if serve_api:
+        console.print(f"\nAPI: http://{host}:{port}/docs  (Ctrl-C 退出)")
+        serve(host=host, port=port, workers=1)

@@ -1,0 +1,116 @@
+"""Gap lists: create, revise (new version, old one kept), delete, and who may see which.
+
+Visibility is part of every query (never a filter applied after loading), so a list outside the
+caller's scope is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from chainmatch.keys import Principal
+from chainmatch.regions import normalize_city, normalize_province
+from models.apikey import Role
+from models.common import utcnow
+from models.firm import Firm
+from models.gap import GapItem, GapItemCreate, GapItemPublic, GapList, GapListPublic, GapListRevision, RegionIn
+
+
+class GapListError(ValueError):
+    """A gap list request that cannot be carried out as asked (unknown leader, bad region…)."""
+
+
+def visible_lists(principal: Principal) -> SelectOfScalar[GapList]:
+    query = select(GapList).where(col(GapList.deleted_at).is_(None))
+    if principal.role is Role.ADMIN:
+        return query
+    if principal.role is Role.LEADER:
+        return query.where(GapList.leader_firm_id == principal.firm_id)
+    query = query.where(GapList.region_province == principal.province)
+    if principal.city:
+        query = query.where(GapList.region_city == principal.city)
+    return query
+
+
+def get_visible(session: Session, principal: Principal, list_id: str) -> GapList | None:
+    return session.exec(visible_lists(principal).where(GapList.id == list_id)).first()
+
+
+def items_of(session: Session, gap_list: GapList) -> list[GapItem]:
+    return list(
+        session.exec(select(GapItem).where(GapItem.gap_list_id == gap_list.id).order_by(col(GapItem.position)))
+    )
+
+
+def to_public(gap_list: GapList, items: Sequence[GapItem]) -> GapListPublic:
+    return GapListPublic(
+        id=gap_list.id,
+        title=gap_list.title,
+        leader_firm_id=gap_list.leader_firm_id,
+        region_province=gap_list.region_province,
+        region_city=gap_list.region_city,
+        version=gap_list.version,
+        created_at=gap_list.created_at,
+        updated_at=gap_list.updated_at,
+        items=[GapItemPublic.model_validate(item, from_attributes=True) for item in items],
+    )
+
+
+def _region(session: Session, leader_firm_id: str, region: RegionIn | None) -> tuple[str, str | None]:
+    if region is not None:
+        province = normalize_province(region.province)
+        assert province is not None
+        return province, normalize_city(region.city)
+    leader = session.get(Firm, leader_firm_id)
+    if leader is None or not leader.province:
+        raise GapListError(
+            f"链主企业 {leader_firm_id} 没有所在省份，请在 region 中指定 (the leader has no province: give a region)"
+        )
+    return leader.province, None
+
+
+def _replace_items(session: Session, list_id: str, items: Sequence[GapItemCreate]) -> None:
+    session.exec(delete(GapItem).where(col(GapItem.gap_list_id) == list_id))  # type: ignore[call-overload]
+    for position, item in enumerate(items):
+        session.add(GapItem(gap_list_id=list_id, position=position, **item.model_dump()))
+
+
+def create_list(session: Session, *, leader_firm_id: str, title: str, region: RegionIn | None,
+                items: Sequence[GapItemCreate]) -> GapList:
+    leader = session.get(Firm, leader_firm_id)
+    if leader is None or leader.deleted_at is not None:
+        raise GapListError(f"链主企业 {leader_firm_id} 不存在 (leader firm not found)")
+    province, city = _region(session, leader_firm_id, region)
+    gap_list = GapList(id=f"gl_{secrets.token_urlsafe(12)}", leader_firm_id=leader_firm_id, title=title,
+                       region_province=province, region_city=city)
+    session.add(gap_list)
+    session.flush()
+    _replace_items(session, gap_list.id, items)
+    session.flush()
+    return gap_list
+
+
+def revise_list(session: Session, gap_list: GapList, *, title: str, region: RegionIn | None,
+                items: Sequence[GapItemCreate]) -> GapList:
+    """Keep the current version as a revision, then replace title, region and items."""
+    snapshot = to_public(gap_list, items_of(session, gap_list)).model_dump(mode="json")
+    session.add(GapListRevision(gap_list_id=gap_list.id, version=gap_list.version, snapshot=snapshot))
+    if region is not None:
+        gap_list.region_province, gap_list.region_city = _region(session, gap_list.leader_firm_id, region)
+    gap_list.title = title
+    gap_list.version += 1
+    gap_list.updated_at = utcnow()
+    session.add(gap_list)
+    _replace_items(session, gap_list.id, items)
+    session.flush()
+    return gap_list
+
+
+def delete_list(session: Session, gap_list: GapList) -> None:
+    gap_list.deleted_at = utcnow()
+    session.add(gap_list)

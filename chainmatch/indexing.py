@@ -1,0 +1,200 @@
+"""Keeps the search engine in step with the database.
+
+The database is the source of truth; the on-disk index is a cache stamped with the corpus
+revision it was built at (``corpus_tag`` in its manifest). Every search first compares that stamp
+with the database's revision (one indexed read) and catches up incrementally from the firms
+written since — so every worker process serves the current data, a crash between a commit and
+an index save loses nothing, and a server sees CLI imports without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from chainmatch.corpus_loader import load_changed_firms, load_firm_docs, load_relations
+from chainmatch.db import read_state
+from chainmatch.rwlock import ReadWriteLock
+from chainmatch.settings import Settings
+from recommender.engine import EngineConfig, Recommender
+from recommender.errors import IndexCorrupt, IndexNotFound
+
+logger = logging.getLogger(__name__)
+
+# Above this share of firms changed since the last full build, rebuild (and refit the encoder
+# and lexical statistics) instead of adding incrementally.
+REBUILD_FRACTION = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusTag:
+    instance: str
+    revision: int
+    relations_revision: int
+
+    def dumps(self) -> str:
+        return json.dumps({"instance": self.instance, "revision": self.revision,
+                           "relations_revision": self.relations_revision}, sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str | None) -> CorpusTag | None:
+        try:
+            data = json.loads(text or "")
+            return cls(str(data["instance"]), int(data["revision"]), int(data["relations_revision"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        encoder=settings.encoder,
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+        ranker_path=settings.ranker_path,
+        max_k=settings.max_k,
+    )
+
+
+class IndexService:
+    """One per process. ``searching()`` yields an engine that is current with the database."""
+
+    def __init__(self, settings: Settings, db: Engine) -> None:
+        self.settings = settings
+        self.db = db
+        self.config = engine_config(settings)
+        self._lock = ReadWriteLock()
+        self._engine: Recommender | None = None
+        self._tag: CorpusTag | None = None
+        self._built_firms = 0
+        self._changed_since_build = 0
+        self.origin = "none"  # how the loaded index came to be: loaded | rebuilt | caught-up
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, *, progress: bool = False) -> None:
+        """Load the persisted index when it belongs to this database, else rebuild; then catch up."""
+        with self._lock.write():
+            with Session(self.db) as session:
+                state = read_state(session)
+            try:
+                engine = Recommender.load(self.settings.index_dir, self.config)
+                tag = CorpusTag.loads(engine.manifest.get("corpus_tag"))
+            except (IndexNotFound, IndexCorrupt) as exc:
+                logger.info("index on disk not usable (%s): rebuilding from the database", exc)
+                engine, tag = None, None
+            if (
+                engine is None
+                or tag is None
+                or tag.instance != state.instance
+                or tag.relations_revision != state.relations_revision
+                or tag.revision > state.revision
+            ):
+                if engine is not None:
+                    logger.warning("index on disk does not match the database (%s): rebuilding", tag)
+                self._rebuild(progress=progress)
+                return
+            self._engine, self._tag, self._built_firms = engine, tag, engine.n_firms
+            self.origin = "loaded"
+            self._catch_up()
+
+    def rebuild(self, *, progress: bool = False) -> dict[str, Any]:
+        with self._lock.write():
+            return self._rebuild(progress=progress)
+
+    def _rebuild(self, *, progress: bool) -> dict[str, Any]:
+        started = time.perf_counter()
+        with Session(self.db) as session:
+            state = read_state(session)
+            firms = load_firm_docs(session)
+            relations = load_relations(session)
+        engine = Recommender.build(firms, relations, self.config, progress=progress)
+        tag = CorpusTag(state.instance, state.revision, state.relations_revision)
+        self._engine, self._tag = engine, tag
+        self._built_firms, self._changed_since_build = len(firms), 0
+        self.origin = "rebuilt"
+        self._save()
+        seconds = time.perf_counter() - started
+        logger.info("index rebuilt: %d firms, %d relations in %.1fs", len(firms), len(relations), seconds)
+        return {"firms": len(firms), "relations": len(relations), "seconds": round(seconds, 2)}
+
+    def _save(self) -> None:
+        assert self._engine is not None and self._tag is not None
+        self._engine.manifest["corpus_tag"] = self._tag.dumps()
+        self._engine.save(self.settings.index_dir)
+
+    # -- staying current -------------------------------------------------------------------
+    def _is_current(self) -> bool:
+        if self._engine is None or self._tag is None:
+            return False
+        with Session(self.db) as session:
+            state = read_state(session)
+        return (state.instance, state.revision, state.relations_revision) == (
+            self._tag.instance, self._tag.revision, self._tag.relations_revision
+        )
+
+    def _catch_up(self) -> None:
+        """Apply what the database has beyond the loaded index. Caller holds the write lock."""
+        assert self._engine is not None and self._tag is not None
+        with Session(self.db) as session:
+            state = read_state(session)
+            if state.instance != self._tag.instance or state.relations_revision != self._tag.relations_revision:
+                self._rebuild(progress=False)
+                return
+            if state.revision == self._tag.revision:
+                return
+            upserts, deleted = load_changed_firms(session, self._tag.revision)
+        self._changed_since_build += len(upserts) + len(deleted)
+        if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
+            self._rebuild(progress=False)
+            return
+        if deleted:
+            self._engine.remove_firms(deleted)
+        if upserts:
+            self._engine.upsert_firms(upserts)
+        self._tag = CorpusTag(state.instance, state.revision, state.relations_revision)
+        self.origin = "caught-up"
+        logger.info("index caught up to revision %d: %d upserted, %d removed", state.revision, len(upserts),
+                    len(deleted))
+
+    def refresh(self, *, persist: bool = False) -> None:
+        """Bring the index up to date now (after a write in this process); optionally persist it."""
+        if self._is_current():
+            return
+        with self._lock.write():
+            if self._engine is None:
+                self._rebuild(progress=False)
+            else:
+                self._catch_up()
+            if persist:
+                self._save()
+
+    @contextmanager
+    def searching(self) -> Iterator[Recommender]:
+        """An engine current with the database, held against concurrent updates while in use."""
+        self.refresh()
+        with self._lock.read():
+            if self._engine is None:
+                raise IndexNotFound("索引尚未建立 (the index has not been built)")
+            yield self._engine
+
+    def status(self) -> dict[str, Any]:
+        with Session(self.db) as session:
+            state = read_state(session)
+        tag = self._tag
+        return {
+            "loaded": self._engine is not None,
+            "origin": self.origin,
+            "firms_indexed": self._engine.n_firms if self._engine else 0,
+            "index_revision": tag.revision if tag else None,
+            "db_revision": state.revision,
+            "in_step": bool(tag and tag.revision == state.revision
+                            and tag.relations_revision == state.relations_revision
+                            and tag.instance == state.instance),
+        }

@@ -1,0 +1,57 @@
+"""The one place configuration is read: ``CHAINMATCH_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAINMATCH_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("./var"), description="SQLite file, indexes and fitted models live here")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@host/db; default SQLite in data_dir"
+    )
+    encoder: str = Field(
+        "static",
+        description="'static' = offline encoder fitted on the ingested corpus; or a sentence-transformers "
+        "model name/path (e.g. BAAI/bge-small-zh-v1.5 where a model hub is reachable)",
+    )
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
+    ranker_path: Path | None = Field(None, description="trained ranker; default: the shipped artifact")
+
+    # API limits: every list and every bulk call is capped.
+    max_page_size: int = 200
+    default_page_size: int = 50
+    max_k: int = 100
+    max_bulk_records: int = 5000
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_gap_items: int = 200
+    sqlite_busy_timeout_ms: int = 30_000
+
+    log_level: str = "INFO"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'chainmatch.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, read once. Tests build their own ``Settings`` and pass it in."""
+    return Settings()

@@ -1,0 +1,163 @@
+"""Firm registry: profile, products with revenue shares, tags, optional contact person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, EmailStr, field_validator
+from sqlalchemy import JSON, Column, DateTime, Index
+from sqlmodel import Field, SQLModel
+
+from chainmatch.regions import normalize_city, normalize_province
+from chainmatch.uscc import validate_uscc
+from models.common import NormText, OptNormText, Scale, utcnow
+
+FIRM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+
+
+class ProductIn(SQLModel):
+    name: NormText = Field(max_length=200)
+    # Shares are validated by the importer, which normalises messy segment data with warnings
+    # (negative elimination lines, values a little above 1) rather than rejecting whole files.
+    share: float | None = None
+
+
+class ProductPublic(SQLModel):
+    name: str
+    share: float | None
+
+
+class Contact(SQLModel):
+    """Personal data: stored, returned only to admin keys."""
+
+    name: OptNormText = Field(default=None, max_length=100)
+    phone: OptNormText = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+
+
+class FirmBase(SQLModel):
+    name: NormText = Field(max_length=200, index=True)
+    fullname: OptNormText = Field(default=None, max_length=300)
+    uscc: OptNormText = Field(default=None, max_length=18, index=True)
+    province: OptNormText = Field(default=None, max_length=40, index=True)
+    city: OptNormText = Field(default=None, max_length=60, index=True)
+    district: OptNormText = Field(default=None, max_length=60)
+    country: NormText = Field(default="中国", max_length=60)
+    industry: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scale: Scale = Field(default=Scale.UNKNOWN)
+    employees: int | None = Field(default=None, ge=0)
+    revenue_cny: float | None = Field(default=None, ge=0)
+    description: OptNormText = Field(default=None, max_length=4000)
+    exchange: OptNormText = Field(default=None, max_length=60)
+    listed_on: OptNormText = Field(default=None, max_length=20)
+
+
+class FirmCreate(FirmBase):
+    """One record of an import file or of ``POST /v1/firms``. Upserted by ``id``."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    id: str = Field(max_length=64, regex=FIRM_ID_PATTERN)
+    products: list[ProductIn] = Field(default_factory=list, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    contact: Contact | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("uscc", mode="after")
+    @classmethod
+    def _uscc(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.upper()
+        reason = validate_uscc(value)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+    @field_validator("province", mode="after")
+    @classmethod
+    def _province(cls, value: str | None) -> str | None:
+        return normalize_province(value)
+
+    @field_validator("city", mode="after")
+    @classmethod
+    def _city(cls, value: str | None) -> str | None:
+        return normalize_city(value)
+
+    @field_validator("industry", mode="before")
+    @classmethod
+    def _industry(cls, value: object) -> object:
+        from recommender.text import normalize_text
+
+        if isinstance(value, str):  # CSV: "机械设备/通用设备/仪器仪表"
+            value = [p for p in value.replace(">", "/").split("/")]
+        if isinstance(value, list):
+            return [normalize_text(str(p)) for p in value if normalize_text(str(p))]
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        from recommender.text import normalize_text
+
+        if isinstance(value, str):  # CSV: "专精特新;小巨人"
+            value = value.replace("，", ";").replace(",", ";").split(";")
+        if isinstance(value, list):
+            seen: dict[str, None] = {}
+            for tag in value:
+                text = normalize_text(str(tag))
+                if text:
+                    seen.setdefault(text[:40], None)
+            return list(seen)
+        return value
+
+
+class FirmPublic(FirmBase):
+    id: str
+    products: list[ProductPublic]
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class FirmAdminPublic(FirmPublic):
+    contact: Contact | None = None
+
+
+class Firm(FirmBase, table=True):
+    __tablename__ = "firm"
+    __table_args__ = (Index("ix_firm_revision", "revision"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    # sha256 of the normalised record: re-sent records are recognised as unchanged.
+    content_hash: str = Field(max_length=64)
+    revision: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class FirmProduct(SQLModel, table=True):
+    __tablename__ = "firm_product"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: str = Field(foreign_key="firm.id", index=True, max_length=64)
+    position: int = 0
+    name: str = Field(max_length=200, index=True)
+    share: float | None = None
+
+
+class FirmTag(SQLModel, table=True):
+    __tablename__ = "firm_tag"
+
+    firm_id: str = Field(foreign_key="firm.id", primary_key=True, max_length=64)
+    tag: str = Field(primary_key=True, max_length=40, index=True)

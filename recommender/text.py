@@ -1,0 +1,112 @@
+"""Chinese-first text normalisation shared by ingest, indexing and queries.
+
+Every text that enters the registry or a query goes through :func:`normalize_text`, so that
+full-width and half-width forms, traditional and simplified characters and stray white space
+all compare equal downstream.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import zhconv
+
+_SPACE_RE = re.compile(r"\s+")
+# Characters that carry no meaning in product names but differ between sources.
+_DECORATION_RE = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+
+
+@lru_cache(maxsize=65536)
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (dictionary based, cheap)."""
+    return str(zhconv.convert(text, "zh-cn"))
+
+
+def normalize_text(value: str | None, *, simplify: bool = True) -> str:
+    """NFKC (full-width → half-width), trim, fold white space, traditional → simplified.
+
+    Returns ``""`` for ``None``. Latin letters keep their case: model names such as "MRI" or
+    "sCMOS" are matched case-insensitively later, by the tokenisers, not here.
+    """
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", value)
+    text = _DECORATION_RE.sub("", text)
+    text = _SPACE_RE.sub(" ", text).strip()
+    if simplify and text:
+        text = to_simplified(text)
+    return text
+
+
+def normalize_key(value: str | None) -> str:
+    """A comparison key for product names: normalised, lower-case, no inner spaces."""
+    return normalize_text(value).lower().replace(" ", "")
+
+
+# --- tokenisers used by the engine's lexical and dense channels -------------------------------
+
+_LATIN_RUN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
+
+
+def char_ngrams(text: str, n_max: int = 2) -> list[str]:
+    """Character 1..``n_max`` grams of :func:`normalize_key` (case-folded, no spaces).
+
+    Runs of Latin letters / digits ("igbt", "mlcc", "5g") are also emitted whole, because a bag
+    of single Latin letters carries almost no meaning.
+    """
+    key = normalize_key(text)
+    if not key:
+        return []
+    grams: list[str] = list(key)
+    for n in range(2, n_max + 1):
+        grams.extend(key[i : i + n] for i in range(len(key) - n + 1))
+    for run in _LATIN_RUN_RE.findall(key):
+        if len(run) > n_max:
+            grams.append(run)
+    return grams
+
+
+_WORD_KEEP_RE = re.compile(r"[\w]", re.UNICODE)
+
+
+class WordSegmenter:
+    """jieba search-mode tokeniser with a user dictionary of product names.
+
+    Each instance owns its own ``jieba.Tokenizer`` so user words never leak into the global
+    jieba state of the host process. Tokens are lower-cased; punctuation is dropped.
+    """
+
+    def __init__(self, user_words: list[str] | None = None) -> None:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._tok = jieba.Tokenizer()
+        self._tok.initialize()
+        self.user_words: list[str] = []
+        self._cache: dict[str, list[str]] = {}
+        if user_words:
+            self.add_words(user_words)
+
+    def add_words(self, words: list[str]) -> None:
+        known = set(self.user_words)
+        for w in words:
+            key = normalize_key(w)
+            if 2 <= len(key) <= 20 and key not in known:
+                self._tok.add_word(key)
+                self.user_words.append(key)
+                known.add(key)
+        self._cache.clear()
+
+    def __call__(self, text: str) -> list[str]:
+        key = normalize_key(text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        toks = [t for t in self._tok.cut_for_search(key, HMM=False) if _WORD_KEEP_RE.search(t)]
+        if len(self._cache) < 200_000:
+            self._cache[key] = toks
+        return toks

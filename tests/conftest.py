@@ -1,0 +1,137 @@
+"""Shared fixtures: real SQLite files in temp dirs, a real uvicorn server over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from chainmatch.db import init_db, make_engine, session_scope
+from chainmatch.gapfile import import_gap_lists
+from chainmatch.ingest.firms import ingest_firms
+from chainmatch.ingest.readers import parse_records
+from chainmatch.ingest.relations import ingest_relations
+from chainmatch.keys import create_key
+from chainmatch.settings import Settings
+from models.apikey import Role
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO / "data" / "sample"
+CHAINKG_DIR = Path(os.environ.get("CHAINMATCH_CHAINKG_DIR", REPO.parent / "shared" / "datasets" / "chainkg"))
+
+
+def chainkg_path(name: str) -> Path:
+    path = CHAINKG_DIR / name
+    if not path.exists():
+        pytest.skip(f"chainkg dataset not found at {CHAINKG_DIR}")
+    return path
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
+
+
+def load_sample(settings: Settings) -> None:
+    db = make_engine(settings)
+    init_db(db)
+    for name, ingest in (("firms.jsonl", ingest_firms), ("relations.jsonl", ingest_relations)):
+        records, _ = parse_records((SAMPLE_DIR / name).read_bytes(), name=name)
+        assert ingest(db, records).written
+    assert import_gap_lists(db, SAMPLE_DIR / "gap_lists.json").written
+    db.dispose()
+
+
+@dataclass
+class Keys:
+    admin: str
+    bureau_gd: str  # 广东省 bureau: the sample cluster's region
+    bureau_js: str  # 江苏省 bureau: another region
+    leader_a: str
+    leader_b: str
+    leader_a_firm: str
+    leader_b_firm: str
+
+
+def make_keys(settings: Settings, leader_a: str, leader_b: str) -> Keys:
+    db = make_engine(settings)
+    init_db(db)
+    with session_scope(db) as session:
+        out = Keys(
+            admin=create_key(session, Role.ADMIN)[1],
+            bureau_gd=create_key(session, Role.BUREAU, province="广东")[1],
+            bureau_js=create_key(session, Role.BUREAU, province="江苏省")[1],
+            leader_a=create_key(session, Role.LEADER, firm_id=leader_a)[1],
+            leader_b=create_key(session, Role.LEADER, firm_id=leader_b)[1],
+            leader_a_firm=leader_a,
+            leader_b_firm=leader_b,
+        )
+    db.dispose()
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The real app under uvicorn in a background thread, reached over real HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        from api.main import create_app
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"X-API-Key": key} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "var")
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
+    """A server over the sample cluster, shared by one test module (tests must not change it)."""
+    settings = make_settings(tmp_path_factory.mktemp("sample") / "var")
+    load_sample(settings)
+    keys = make_keys(settings, *sample_leaders())
+    with LiveServer(settings) as server:
+        yield server, keys
+
+
+def sample_leaders() -> tuple[str, str]:
+    """Two leaders of the sample cluster that both have gap lists."""
+    import json
+
+    lists = json.loads((SAMPLE_DIR / "gap_lists.json").read_text(encoding="utf-8"))
+    leaders = sorted({gl["leader_firm_id"] for gl in lists})
+    return leaders[0], leaders[1]
