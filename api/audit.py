@@ -8,7 +8,16 @@ from chainmatch.keys import Principal
 from models.audit import AuditEvent
 
 
-def audit(session: Session, principal: Principal, action: str, object_type: str, object_id: str | None) -> None:
+def audit(
+    session: Session, principal: Principal, action: str, object_type: str, object_id: str | None
+) -> None:
     """Stage an event in the caller's transaction: it commits together with what it records."""
-    session.add(AuditEvent(key_id=principal.key_id, role=principal.role.value, action=action,
-                           object_type=object_type, object_id=object_id))
+    session.add(
+        AuditEvent(
+            key_id=principal.key_id,
+            role=principal.role.value,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+        )
+    )

@@ -28,7 +28,9 @@ async def read_bulk(request: Request, settings: Settings) -> list[ParsedRecord]:
     except UnreadableInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if not records:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "请求体中没有记录 (no records in the body)")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "请求体中没有记录 (no records in the body)"
+        )
     if len(records) > settings.max_bulk_records:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,

@@ -56,17 +56,21 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
 
 
-def get_principal(
-    db: DbDep, key: Annotated[str | None, Security(api_key_header)]
-) -> Principal:
+def get_principal(db: DbDep, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "缺少 API 密钥 X-API-Key (missing API key)",
-                            headers={"WWW-Authenticate": "APIKey"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "缺少 API 密钥 X-API-Key (missing API key)",
+            headers={"WWW-Authenticate": "APIKey"},
+        )
     with Session(db) as session:
         principal = authenticate(session, key)
     if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "API 密钥无效或已吊销 (invalid or revoked API key)",
-                            headers={"WWW-Authenticate": "APIKey"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "API 密钥无效或已吊销 (invalid or revoked API key)",
+            headers={"WWW-Authenticate": "APIKey"},
+        )
     return principal
 
 
@@ -79,8 +83,9 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
     def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             names = "、".join(sorted(r.value for r in allowed))
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"该操作仅限 {names} 角色 (this action needs role: {names})")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"该操作仅限 {names} 角色 (this action needs role: {names})"
+            )
         return principal
 
     return check
@@ -106,11 +111,14 @@ def get_visible_gap_list(list_id: GapListId, principal: PrincipalDep, session: S
     return gap_list
 
 
-def get_editable_gap_list(gap_list: Annotated[GapList, Depends(get_visible_gap_list)],
-                          principal: PrincipalDep) -> GapList:
+def get_editable_gap_list(
+    gap_list: Annotated[GapList, Depends(get_visible_gap_list)], principal: PrincipalDep
+) -> GapList:
     """Only the owning leader and admin may revise or delete; a bureau that can see it gets 403."""
     if principal.role is Role.BUREAU:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "招商局不能修改企业的清单 (bureaus cannot modify gap lists)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "招商局不能修改企业的清单 (bureaus cannot modify gap lists)"
+        )
     return gap_list
 
 

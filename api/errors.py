@@ -28,8 +28,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "服务器内部错误 (internal server error)"},
-                            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return JSONResponse(
+            {"detail": "服务器内部错误 (internal server error)"},
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
 
     app.add_exception_handler(RecommenderError, domain_error)
     app.add_exception_handler(UnreadableInput, domain_error)

@@ -15,7 +15,9 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = Field(None, description="pass as ?cursor= to get the next page; null at the end")
+    next_cursor: str | None = Field(
+        None, description="pass as ?cursor= to get the next page; null at the end"
+    )
 
 
 class MatchedProductOut(BaseModel):
@@ -53,8 +55,13 @@ class MatchResult(BaseModel):
             score=round(float(match.score), 6),
             reasons=list(match.reasons),
             matched_products=[
-                MatchedProductOut(name=p.name, share=p.share, via=p.via, path=p.path,
-                                  similarity=round(float(p.similarity), 4))
+                MatchedProductOut(
+                    name=p.name,
+                    share=p.share,
+                    via=p.via,
+                    path=p.path,
+                    similarity=round(float(p.similarity), 4),
+                )
                 for p in match.matched_products
             ],
             channel_scores={k: round(float(v), 4) for k, v in match.channel_scores.items()},
@@ -84,7 +91,8 @@ class MatchRequest(BaseModel):
     for_product: OptNormText = Field(None, max_length=200, examples=["质谱仪"])
     leader_firm_id: str | None = Field(None, max_length=64, description="never among the results")
     region: str | RegionIn | None = Field(
-        None, description="province (e.g. 广东省 / 广东 / 粤) or {province, city}; a bureau's default is its own"
+        None,
+        description="province (e.g. 广东省 / 广东 / 粤) or {province, city}; a bureau's default is its own",
     )
     scope: Scope = Scope.ALL
     k: int = Field(10, ge=1)

@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 from rich.console import Console
 from rich.table import Table
 
+from api.schemas import MatchResult
+from chainmatch.ingest.report import IngestReport
 from chainmatch.settings import Settings, get_settings
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
-import_app = typer.Typer(help="Import firms or product relations from JSONL, CSV or a JSON array", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import firms or product relations from JSONL, CSV or a JSON array", no_args_is_help=True
+)
 index_app = typer.Typer(help="The search index", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
 gaps_app = typer.Typer(help="Gap lists (断链断供风险清单)", no_args_is_help=True)
@@ -27,8 +32,6 @@ console = Console()
 err_console = Console(stderr=True)
 logger = logging.getLogger("chainmatch")
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
-
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logs")] = False) -> None:
@@ -37,7 +40,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug lo
     configure_logging("DEBUG" if verbose else get_settings().log_level)
 
 
-def _db(settings: Settings):  # type: ignore[no-untyped-def]
+def _db(settings: Settings) -> Engine:
     from chainmatch.db import init_db, make_engine
 
     engine = make_engine(settings)
@@ -45,10 +48,12 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     return engine
 
 
-def _print_report(report, what: str) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: IngestReport, what: str) -> None:
     shown = 20
     for issue in report.errors[:shown]:
-        err_console.print(f"[red]错误[/red] 第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}")
+        err_console.print(
+            f"[red]错误[/red] 第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}"
+        )
     if len(report.errors) > shown:
         err_console.print(f"… 另有 {len(report.errors) - shown} 个错误 (more errors)")
     if report.warnings:
@@ -123,8 +128,10 @@ def index_build() -> None:
 
     settings = get_settings()
     stats = IndexService(settings, _db(settings)).rebuild(progress=True)
-    console.print(f"索引已建立 index built: {stats['firms']} firms, {stats['relations']} relations, "
-                  f"{stats['seconds']} s → {settings.index_dir}")
+    console.print(
+        f"索引已建立 index built: {stats['firms']} firms, {stats['relations']} relations, "
+        f"{stats['seconds']} s → {settings.index_dir}"
+    )
 
 
 @index_app.command("status")
@@ -158,8 +165,9 @@ def keys_create(
         raise typer.Exit(2) from exc
     try:
         with session_scope(_db(get_settings())) as session:
-            key, plaintext = create_key(session, role_value, province=province, city=city, firm_id=firm,
-                                        label=label)
+            key, plaintext = create_key(
+                session, role_value, province=province, city=city, firm_id=firm, label=label
+            )
             key_id = key.id
     except KeyScopeError as exc:
         err_console.print(f"[red]{exc}[/red]")
@@ -185,17 +193,24 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="key id or prefix")]) ->
 @keys_app.command("list")
 def keys_list() -> None:
     """Keys with role, scope and last use (never the secrets)."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from models.apikey import ApiKey
 
     table = Table("id", "prefix", "role", "scope", "label", "created", "last used", "revoked")
     with Session(_db(get_settings())) as session:
-        for key in session.exec(select(ApiKey).order_by(ApiKey.id)):  # type: ignore[arg-type]
+        for key in session.exec(select(ApiKey).order_by(col(ApiKey.id))):
             scope = key.firm_id or " ".join(x for x in (key.province, key.city) if x) or "—"
-            table.add_row(str(key.id), key.prefix, key.role, scope, key.label or "", f"{key.created_at:%Y-%m-%d %H:%M}",
-                          f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "—",
-                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+            table.add_row(
+                str(key.id),
+                key.prefix,
+                key.role,
+                scope,
+                key.label or "",
+                f"{key.created_at:%Y-%m-%d %H:%M}",
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "—",
+                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+            )
     console.print(table)
 
 
@@ -210,7 +225,6 @@ def match_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
 ) -> None:
     """Who can make TEXT? The same ranking as POST /v1/match."""
-    from api.schemas import MatchResult
     from chainmatch.indexing import IndexService
     from chainmatch.matching import firm_filter
     from chainmatch.regions import normalize_province
@@ -231,9 +245,15 @@ def match_cmd(
         raise typer.Exit(2)
     service = IndexService(settings, _db(settings))
     service.start(progress=True)
-    query = MatchQuery(text=text, for_product=for_product, leader_firm_id=leader,
-                       region=Region(province) if province else None, scope=scope_value,
-                       filters=firm_filter(None, exclude=[leader] if leader else []), k=k)
+    query = MatchQuery(
+        text=text,
+        for_product=for_product,
+        leader_firm_id=leader,
+        region=Region(province) if province else None,
+        scope=scope_value,
+        filters=firm_filter(None, exclude=[leader] if leader else []),
+        k=k,
+    )
     with service.searching() as engine:
         results = [MatchResult.from_match(m) for m in engine.match(query)]
     if as_json:
@@ -242,7 +262,7 @@ def match_cmd(
     console.print(results_table(f"{text} — {scope_value.value}", results))
 
 
-def results_table(title: str, results: list) -> Table:  # type: ignore[type-arg]
+def results_table(title: str, results: list[MatchResult]) -> Table:
     table = Table(title=title, show_lines=False, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("企业 firm")
@@ -253,7 +273,9 @@ def results_table(title: str, results: list) -> Table:  # type: ignore[type-arg]
     for rank, r in enumerate(results, start=1):
         where = r.country if r.country != "中国" else " ".join(x for x in (r.province, r.city) if x)
         tags = " ".join([r.scale] + [t for t in r.tags if t != "listed"])
-        table.add_row(str(rank), f"{r.name} ({r.firm_id})", where, tags, f"{r.score:.3f}", "；".join(r.reasons[:2]))
+        table.add_row(
+            str(rank), f"{r.name} ({r.firm_id})", where, tags, f"{r.score:.3f}", "；".join(r.reasons[:2])
+        )
     return table
 
 
@@ -266,8 +288,14 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=get_settings().log_level.lower())
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level.lower(),
+    )
 
 
 @app.command("demo")

@@ -23,7 +23,7 @@ def _docs(session: Session, firms: Sequence[Firm]) -> list[FirmDoc]:
         prod_q = select(FirmProduct.firm_id, FirmProduct.position, FirmProduct.name, FirmProduct.share)
         tag_q = select(FirmTag.firm_id, FirmTag.tag)
         if start is not None:
-            chunk = ids[start:start + _CHUNK]
+            chunk = ids[start : start + _CHUNK]
             prod_q = prod_q.where(col(FirmProduct.firm_id).in_(chunk))
             tag_q = tag_q.where(col(FirmTag.firm_id).in_(chunk))
         for firm_id, position, name, share in session.exec(prod_q):

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from chainmatch.settings import Settings
@@ -90,10 +90,10 @@ def bump_revision(session: Session, *, relations: bool = False) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent writers
     get distinct, increasing revisions in commit order.
     """
-    values: dict[str, Any] = {"revision": CorpusState.revision + 1}  # type: ignore[operator]
+    values: dict[str, Any] = {"revision": CorpusState.revision + 1}
     if relations:
-        values["relations_revision"] = CorpusState.relations_revision + 1  # type: ignore[operator]
-    session.exec(update(CorpusState).where(CorpusState.id == 1).values(**values))  # type: ignore[call-overload,arg-type]
+        values["relations_revision"] = CorpusState.relations_revision + 1
+    session.exec(update(CorpusState).where(col(CorpusState.id) == 1).values(**values))
     state = session.exec(select(CorpusState).where(CorpusState.id == 1)).one()
     session.refresh(state)
     return state.revision

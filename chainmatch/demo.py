@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from sqlmodel import Session, col, select
 
 from chainmatch.db import init_db, make_engine, session_scope
 from chainmatch.gapfile import import_gap_lists
+from chainmatch.gaplists import items_of
 from chainmatch.indexing import IndexService
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
@@ -20,13 +19,12 @@ from models.apikey import Role
 from models.firm import Firm
 from models.gap import GapList
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
-
-def run_demo(settings: Settings, console: Console, *, k: int = 5, sample_dir: Path = SAMPLE_DIR) -> dict[str, str]:
+def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, str]:
     """Idempotent: a second run finds everything loaded and changes nothing. Returns demo keys."""
     from chainmatch.cli import results_table
 
+    sample_dir = settings.sample_dir
     db = make_engine(settings)
     init_db(db)
     console.rule("ChainMatch 演示 · 广东精密仪器产业集群 (sample cluster)")
@@ -35,8 +33,10 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5, sample_dir: Pa
         report = ingest(db, records, progress=True)
         if not report.written:
             raise RuntimeError(f"sample {name} did not load: {report.errors[:3]}")
-        console.print(f"{name}: 新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}，"
-                      f"警告 {len(report.warnings)}")
+        console.print(
+            f"{name}: 新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}，"
+            f"警告 {len(report.warnings)}"
+        )
     report = import_gap_lists(db, sample_dir / "gap_lists.json")
     if not report.written:
         raise RuntimeError(f"sample gap lists did not load: {report.errors[:3]}")
@@ -48,18 +48,20 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5, sample_dir: Pa
 
     keys: dict[str, str] = {}
     with Session(db) as session:
-        lists = session.exec(select(GapList).where(col(GapList.deleted_at).is_(None)).order_by(GapList.title)).all()
+        lists = session.exec(
+            select(GapList).where(col(GapList.deleted_at).is_(None)).order_by(GapList.title)
+        ).all()
         for gap_list in lists:
             leader = session.get(Firm, gap_list.leader_firm_id)
-            from chainmatch.gaplists import items_of
-
             items = items_of(session, gap_list)
             with index.searching() as engine:
                 recs = recommend_gap_list(engine, gap_list, items, k=k)
             console.rule(f"{gap_list.title} — {leader.name if leader else gap_list.leader_firm_id}")
             for item in recs.items:
-                console.print(f"\n[bold]薄弱环节 weak link: {item.item.name}[/bold]"
-                              f"（用于 {item.item.for_product or '—'}，进口占比 {item.item.import_share or 0:.0%}）")
+                console.print(
+                    f"\n[bold]薄弱环节 weak link: {item.item.name}[/bold]"
+                    f"（用于 {item.item.for_product or '—'}，进口占比 {item.item.import_share or 0:.0%}）"
+                )
                 console.print(results_table("招商目标 investment targets (区域外)", item.investment_targets))
                 console.print(results_table("本地配套 local suppliers (区域内)", item.local_suppliers))
     with session_scope(db) as session:

@@ -35,7 +35,9 @@ def import_gap_lists(engine: Engine, path: Path) -> IngestReport:
             continue
         if not body.leader_firm_id:
             report.invalid += 1
-            report.error("缺少 leader_firm_id (missing leader_firm_id)", line=position, field="leader_firm_id")
+            report.error(
+                "缺少 leader_firm_id (missing leader_firm_id)", line=position, field="leader_firm_id"
+            )
             continue
         bodies.append(body)
     if report.errors:
@@ -58,12 +60,20 @@ def import_gap_lists(engine: Engine, path: Path) -> IngestReport:
 def _upsert_list(session: Session, body: GapListCreate, report: IngestReport) -> None:
     assert body.leader_firm_id is not None
     existing = session.exec(
-        select(GapList).where(GapList.leader_firm_id == body.leader_firm_id, GapList.title == body.title,
-                              col(GapList.deleted_at).is_(None))
+        select(GapList).where(
+            GapList.leader_firm_id == body.leader_firm_id,
+            GapList.title == body.title,
+            col(GapList.deleted_at).is_(None),
+        )
     ).first()
     if existing is None:
-        create_list(session, leader_firm_id=body.leader_firm_id, title=body.title, region=body.region,
-                    items=body.items)
+        create_list(
+            session,
+            leader_firm_id=body.leader_firm_id,
+            title=body.title,
+            region=body.region,
+            items=body.items,
+        )
         report.inserted += 1
         return
     current = [i.model_dump(include=set(GapItemCreate.model_fields)) for i in items_of(session, existing)]

@@ -18,7 +18,15 @@ from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import Role
 from models.common import utcnow
 from models.firm import Firm
-from models.gap import GapItem, GapItemCreate, GapItemPublic, GapList, GapListPublic, GapListRevision, RegionIn
+from models.gap import (
+    GapItem,
+    GapItemCreate,
+    GapItemPublic,
+    GapList,
+    GapListPublic,
+    GapListRevision,
+    RegionIn,
+)
 
 
 class GapListError(ValueError):
@@ -43,7 +51,9 @@ def get_visible(session: Session, principal: Principal, list_id: str) -> GapList
 
 def items_of(session: Session, gap_list: GapList) -> list[GapItem]:
     return list(
-        session.exec(select(GapItem).where(GapItem.gap_list_id == gap_list.id).order_by(col(GapItem.position)))
+        session.exec(
+            select(GapItem).where(GapItem.gap_list_id == gap_list.id).order_by(col(GapItem.position))
+        )
     )
 
 
@@ -75,19 +85,30 @@ def _region(session: Session, leader_firm_id: str, region: RegionIn | None) -> t
 
 
 def _replace_items(session: Session, list_id: str, items: Sequence[GapItemCreate]) -> None:
-    session.exec(delete(GapItem).where(col(GapItem.gap_list_id) == list_id))  # type: ignore[call-overload]
+    session.exec(delete(GapItem).where(col(GapItem.gap_list_id) == list_id))
     for position, item in enumerate(items):
         session.add(GapItem(gap_list_id=list_id, position=position, **item.model_dump()))
 
 
-def create_list(session: Session, *, leader_firm_id: str, title: str, region: RegionIn | None,
-                items: Sequence[GapItemCreate]) -> GapList:
+def create_list(
+    session: Session,
+    *,
+    leader_firm_id: str,
+    title: str,
+    region: RegionIn | None,
+    items: Sequence[GapItemCreate],
+) -> GapList:
     leader = session.get(Firm, leader_firm_id)
     if leader is None or leader.deleted_at is not None:
         raise GapListError(f"链主企业 {leader_firm_id} 不存在 (leader firm not found)")
     province, city = _region(session, leader_firm_id, region)
-    gap_list = GapList(id=f"gl_{secrets.token_urlsafe(12)}", leader_firm_id=leader_firm_id, title=title,
-                       region_province=province, region_city=city)
+    gap_list = GapList(
+        id=f"gl_{secrets.token_urlsafe(12)}",
+        leader_firm_id=leader_firm_id,
+        title=title,
+        region_province=province,
+        region_city=city,
+    )
     session.add(gap_list)
     session.flush()
     _replace_items(session, gap_list.id, items)
@@ -95,8 +116,14 @@ def create_list(session: Session, *, leader_firm_id: str, title: str, region: Re
     return gap_list
 
 
-def revise_list(session: Session, gap_list: GapList, *, title: str, region: RegionIn | None,
-                items: Sequence[GapItemCreate]) -> GapList:
+def revise_list(
+    session: Session,
+    gap_list: GapList,
+    *,
+    title: str,
+    region: RegionIn | None,
+    items: Sequence[GapItemCreate],
+) -> GapList:
     """Keep the current version as a revision, then replace title, region and items."""
     snapshot = to_public(gap_list, items_of(session, gap_list)).model_dump(mode="json")
     session.add(GapListRevision(gap_list_id=gap_list.id, version=gap_list.version, snapshot=snapshot))

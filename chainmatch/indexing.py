@@ -41,8 +41,14 @@ class CorpusTag:
     relations_revision: int
 
     def dumps(self) -> str:
-        return json.dumps({"instance": self.instance, "revision": self.revision,
-                           "relations_revision": self.relations_revision}, sort_keys=True)
+        return json.dumps(
+            {
+                "instance": self.instance,
+                "revision": self.revision,
+                "relations_revision": self.relations_revision,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def loads(cls, text: str | None) -> CorpusTag | None:
@@ -136,7 +142,9 @@ class IndexService:
         with Session(self.db) as session:
             state = read_state(session)
         return (state.instance, state.revision, state.relations_revision) == (
-            self._tag.instance, self._tag.revision, self._tag.relations_revision
+            self._tag.instance,
+            self._tag.revision,
+            self._tag.relations_revision,
         )
 
     def _catch_up(self) -> None:
@@ -144,7 +152,10 @@ class IndexService:
         assert self._engine is not None and self._tag is not None
         with Session(self.db) as session:
             state = read_state(session)
-            if state.instance != self._tag.instance or state.relations_revision != self._tag.relations_revision:
+            if (
+                state.instance != self._tag.instance
+                or state.relations_revision != self._tag.relations_revision
+            ):
                 self._rebuild(progress=False)
                 return
             if state.revision == self._tag.revision:
@@ -160,8 +171,12 @@ class IndexService:
             self._engine.upsert_firms(upserts)
         self._tag = CorpusTag(state.instance, state.revision, state.relations_revision)
         self.origin = "caught-up"
-        logger.info("index caught up to revision %d: %d upserted, %d removed", state.revision, len(upserts),
-                    len(deleted))
+        logger.info(
+            "index caught up to revision %d: %d upserted, %d removed",
+            state.revision,
+            len(upserts),
+            len(deleted),
+        )
 
     def refresh(self, *, persist: bool = False) -> None:
         """Bring the index up to date now (after a write in this process); optionally persist it."""
@@ -194,7 +209,10 @@ class IndexService:
             "firms_indexed": self._engine.n_firms if self._engine else 0,
             "index_revision": tag.revision if tag else None,
             "db_revision": state.revision,
-            "in_step": bool(tag and tag.revision == state.revision
-                            and tag.relations_revision == state.relations_revision
-                            and tag.instance == state.instance),
+            "in_step": bool(
+                tag
+                and tag.revision == state.revision
+                and tag.relations_revision == state.relations_revision
+                and tag.instance == state.instance
+            ),
         }

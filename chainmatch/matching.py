@@ -18,8 +18,12 @@ from recommender.engine import Recommender
 def firm_filter(filters: Filters | None, *, exclude: Sequence[str] = ()) -> FirmFilter:
     filters = filters or Filters()
     return FirmFilter(
-        provinces_include=frozenset(p for p in (normalize_province(x) for x in filters.provinces_include) if p),
-        provinces_exclude=frozenset(p for p in (normalize_province(x) for x in filters.provinces_exclude) if p),
+        provinces_include=frozenset(
+            p for p in (normalize_province(x) for x in filters.provinces_include) if p
+        ),
+        provinces_exclude=frozenset(
+            p for p in (normalize_province(x) for x in filters.provinces_exclude) if p
+        ),
         tags_any=frozenset(filters.tags),
         scales=frozenset(filters.scales),
         exclude_firm_ids=frozenset(exclude),
@@ -39,8 +43,14 @@ def item_query(item: GapItem, gap_list: GapList, *, k: int, filters: Filters | N
     )
 
 
-def recommend_gap_list(engine: Recommender, gap_list: GapList, items: Sequence[GapItem], *, k: int,
-                       filters: Filters | None = None) -> GapListRecommendations:
+def recommend_gap_list(
+    engine: Recommender,
+    gap_list: GapList,
+    items: Sequence[GapItem],
+    *,
+    k: int,
+    filters: Filters | None = None,
+) -> GapListRecommendations:
     out = []
     for item in items:
         targets, local = engine.recommend(item_query(item, gap_list, k=k, filters=filters))

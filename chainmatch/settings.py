@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHAINMATCH_", env_file=".env", extra="ignore")
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
 
     log_level: str = "INFO"
+    sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")
 
     @property
     def index_dir(self) -> Path:

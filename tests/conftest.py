@@ -89,6 +89,7 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         from api.main import create_app
 
+        self.settings = settings
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")

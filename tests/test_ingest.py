@@ -18,8 +18,15 @@ from models.firm import Firm, FirmProduct, FirmTag
 from models.relation import ProductRelation
 
 GOOD = [
-    {"id": "F1", "name": "华谱真空", "province": "粤", "city": "深圳", "products": [{"name": "涡轮分子泵", "share": 0.6}],
-     "tags": ["专精特新", "小巨人"], "scale": "small"},
+    {
+        "id": "F1",
+        "name": "华谱真空",
+        "province": "粤",
+        "city": "深圳",
+        "products": [{"name": "涡轮分子泵", "share": 0.6}],
+        "tags": ["专精特新", "小巨人"],
+        "scale": "small",
+    },
     {"id": "F2", "name": "苏州离子", "province": "江苏", "products": [{"name": "离子源", "share": 0.4}]},
 ]
 
@@ -47,7 +54,10 @@ def test_good_file_is_written_and_normalised(db) -> None:  # type: ignore[no-unt
         f1 = session.get(Firm, "F1")
         assert f1 is not None
         assert (f1.province, f1.city) == ("广东省", "深圳市")
-        assert sorted(session.exec(select(FirmTag.tag).where(FirmTag.firm_id == "F1"))) == ["专精特新", "小巨人"]
+        assert sorted(session.exec(select(FirmTag.tag).where(FirmTag.firm_id == "F1"))) == [
+            "专精特新",
+            "小巨人",
+        ]
         assert session.get(Firm, "F2").province == "江苏省"  # type: ignore[union-attr]
 
 
@@ -69,7 +79,9 @@ def test_update_replaces_products_and_tags(db) -> None:  # type: ignore[no-untyp
     report = ingest_firms(db, parse_records(jsonl(changed))[0])
     assert (report.inserted, report.updated) == (0, 1)
     with Session(db) as session:
-        assert list(session.exec(select(FirmProduct.name).where(FirmProduct.firm_id == "F1"))) == ["磁悬浮分子泵"]
+        assert list(session.exec(select(FirmProduct.name).where(FirmProduct.firm_id == "F1"))) == [
+            "磁悬浮分子泵"
+        ]
         assert count(session, FirmTag) == 0
 
 
@@ -109,9 +121,16 @@ def test_duplicate_ids_in_one_input_are_errors(db) -> None:  # type: ignore[no-u
 
 
 def test_messy_shares_are_warnings_with_normalisation(db) -> None:  # type: ignore[no-untyped-def]
-    record = {"id": "M1", "name": "分部公司", "products": [
-        {"name": "特种气体", "share": 0.7}, {"name": "特种气体", "share": 0.1}, {"name": "分部间抵销", "share": -0.2},
-        {"name": "电子材料", "share": 1.03}]}
+    record = {
+        "id": "M1",
+        "name": "分部公司",
+        "products": [
+            {"name": "特种气体", "share": 0.7},
+            {"name": "特种气体", "share": 0.1},
+            {"name": "分部间抵销", "share": -0.2},
+            {"name": "电子材料", "share": 1.03},
+        ],
+    }
     report = ingest_firms(db, parse_records(jsonl([record]))[0])
     assert report.written and not report.errors
     assert len(report.warnings) >= 3 and all(w.id == "M1" and w.field == "products" for w in report.warnings)
@@ -123,9 +142,11 @@ def test_messy_shares_are_warnings_with_normalisation(db) -> None:  # type: igno
 
 
 def test_csv_gbk_and_bom_inputs(db) -> None:  # type: ignore[no-untyped-def]
-    csv_text = ("id,name,province,products,tags,contact_name\n"
-                "C1,佛山精密,广东,分子泵:0.5;机械泵:0.2,专精特新,李雷\n"
-                "C2,ＭＲＩ線圈公司,上海,射频线圈:0.9,,\n")
+    csv_text = (
+        "id,name,province,products,tags,contact_name\n"
+        "C1,佛山精密,广东,分子泵:0.5;机械泵:0.2,专精特新,李雷\n"
+        "C2,ＭＲＩ線圈公司,上海,射频线圈:0.9,,\n"
+    )
     records, encoding = parse_records(csv_text.encode("gbk"), name="firms.csv")
     assert encoding == "gb18030"
     report = ingest_firms(db, records)
@@ -150,13 +171,17 @@ def test_json_array_and_unreadable_inputs() -> None:
 
 
 def test_relations_dedupe_and_errors(db) -> None:  # type: ignore[no-untyped-def]
-    rels = [{"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},
-            {"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},
-            {"product": "分子泵", "relation": "subclass", "target": "涡轮分子泵"}]
+    rels = [
+        {"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},
+        {"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},
+        {"product": "分子泵", "relation": "subclass", "target": "涡轮分子泵"},
+    ]
     report = ingest_relations(db, parse_records(jsonl(rels))[0])
     assert (report.inserted, report.unchanged) == (2, 1)
     assert ingest_relations(db, parse_records(jsonl(rels))[0]).inserted == 0
-    bad = ingest_relations(db, parse_records(jsonl([{"product": "a", "relation": "made_of", "target": "b"}]))[0])
+    bad = ingest_relations(
+        db, parse_records(jsonl([{"product": "a", "relation": "made_of", "target": "b"}]))[0]
+    )
     assert not bad.written and bad.errors[0].field == "relation"
     with Session(db) as session:
         assert count(session, ProductRelation) == 2

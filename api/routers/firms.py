@@ -13,7 +13,16 @@ from sqlmodel import Session, col, select
 
 from api.audit import audit
 from api.bulk import BULK_BODY_DOC, read_bulk
-from api.deps import AdminDep, DbDep, IndexDep, LiveFirmDep, PrincipalDep, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import (
+    AdminDep,
+    DbDep,
+    IndexDep,
+    LiveFirmDep,
+    PrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.schemas import Page
 from chainmatch.ingest.firms import ingest_firms, soft_delete_firm
 from chainmatch.ingest.report import IngestReport
@@ -44,8 +53,12 @@ def firm_public(session: Session, firm: Firm, principal: Principal) -> FirmAdmin
     )
 
 
-@router.post("", response_model=IngestReport, openapi_extra=BULK_BODY_DOC,
-             responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}})
+@router.post(
+    "",
+    response_model=IngestReport,
+    openapi_extra=BULK_BODY_DOC,
+    responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}},
+)
 async def upsert_firms(
     request: Request,
     response: Response,
@@ -98,13 +111,17 @@ def list_firms(
 ) -> Page[FirmAdminPublic]:
     size = limit or settings.default_page_size
     if size > settings.max_page_size:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
+        )
     query = select(Firm).where(col(Firm.deleted_at).is_(None))
     if province:
         query = query.where(Firm.province == normalize_province(province))
     if tag:
-        query = query.where(col(Firm.id).in_(select(FirmTag.firm_id).where(FirmTag.tag == normalize_text(tag))))
+        query = query.where(
+            col(Firm.id).in_(select(FirmTag.firm_id).where(FirmTag.tag == normalize_text(tag)))
+        )
     if q:
         needle = f"%{normalize_text(q)}%"
         query = query.where(

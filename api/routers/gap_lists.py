@@ -36,29 +36,37 @@ router = APIRouter(prefix="/v1/gap-lists", tags=["gap lists"])
 
 def _check_items(settings_max: int, n: int) -> None:
     if n > settings_max:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"一份清单最多 {settings_max} 项 (at most {settings_max} items per list)")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"一份清单最多 {settings_max} 项 (at most {settings_max} items per list)",
+        )
 
 
 @router.post("", response_model=GapListPublic, status_code=status.HTTP_201_CREATED)
-def create_gap_list(body: GapListCreate, principal: LeaderOrAdminDep, session: SessionDep,
-                    settings: SettingsDep) -> GapListPublic:
+def create_gap_list(
+    body: GapListCreate, principal: LeaderOrAdminDep, session: SessionDep, settings: SettingsDep
+) -> GapListPublic:
     """A leader submits for its own firm; admin names ``leader_firm_id``."""
     _check_items(settings.max_gap_items, len(body.items))
     if principal.role is Role.LEADER:
         if body.leader_firm_id not in (None, principal.firm_id):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                "链主企业只能为本企业提交清单 (a leader submits only for its own firm)")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "链主企业只能为本企业提交清单 (a leader submits only for its own firm)",
+            )
         leader_id = principal.firm_id
     else:
         if not body.leader_firm_id:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                "管理员提交需指定 leader_firm_id (admin must name leader_firm_id)")
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "管理员提交需指定 leader_firm_id (admin must name leader_firm_id)",
+            )
         leader_id = body.leader_firm_id
     assert leader_id is not None
     try:
-        gap_list = create_list(session, leader_firm_id=leader_id, title=body.title, region=body.region,
-                               items=body.items)
+        gap_list = create_list(
+            session, leader_firm_id=leader_id, title=body.title, region=body.region, items=body.items
+        )
     except GapListError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     audit(session, principal, "create", "gap_list", gap_list.id)
@@ -78,8 +86,10 @@ def list_gap_lists(
     """The lists the caller may see: a leader its own, a bureau those submitted in its region, admin all."""
     size = limit or settings.default_page_size
     if size > settings.max_page_size:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
+        )
     query = visible_lists(principal)
     if cursor:
         query = query.where(GapList.id > cursor)
@@ -102,8 +112,13 @@ def read_gap_list(gap_list: VisibleGapListDep, principal: PrincipalDep, session:
 
 
 @router.put("/{list_id}", response_model=GapListPublic)
-def revise_gap_list(body: GapListUpdate, gap_list: EditableGapListDep, principal: PrincipalDep,
-                    session: SessionDep, settings: SettingsDep) -> GapListPublic:
+def revise_gap_list(
+    body: GapListUpdate,
+    gap_list: EditableGapListDep,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> GapListPublic:
     """Replace title, region and items; the version goes up and the previous one is kept."""
     _check_items(settings.max_gap_items, len(body.items))
     try:

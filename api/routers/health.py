@@ -24,9 +24,9 @@ def readyz(db: DbDep, index: IndexDep, response: Response) -> Readiness:
         with Session(db) as session:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         database = True
-    except Exception:  # noqa: BLE001 — any database failure means "not ready"
+    except Exception:
         database = False
-    info = index.status() if database else {"loaded": False, "in_step": False}
+    info: dict[str, object] = index.status() if database else {"loaded": False, "in_step": False}
     ready = database and bool(info.get("loaded")) and bool(info.get("in_step"))
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

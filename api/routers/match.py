@@ -31,21 +31,26 @@ def _region(body: MatchRequest, principal: Principal) -> Region | None:
     if principal.role is Role.BUREAU and (
         region.province != principal.province or (principal.city and region.city != principal.city)
     ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "招商局只能以本辖区为区域查询 (a bureau queries for its own region)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "招商局只能以本辖区为区域查询 (a bureau queries for its own region)"
+        )
     return region
 
 
 @router.post("/match", response_model=MatchResponse)
-def match(body: MatchRequest, principal: BureauOrAdminDep, index: IndexDep, settings: SettingsDep) -> MatchResponse:
+def match(
+    body: MatchRequest, principal: BureauOrAdminDep, index: IndexDep, settings: SettingsDep
+) -> MatchResponse:
     """Rank the firms that can make ``text``. ``scope`` picks investment targets (``outside`` the
     region), local suppliers (``inside``) or ``all``; the leader firm never appears."""
     if body.k > settings.max_k:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"k 最大为 {settings.max_k} (k is capped)")
     region = _region(body, principal)
     if body.scope is not Scope.ALL and region is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "scope 为 inside/outside 时须指定 region (inside/outside needs a region)")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "scope 为 inside/outside 时须指定 region (inside/outside needs a region)",
+        )
     query = MatchQuery(
         text=body.text,
         description=body.description,

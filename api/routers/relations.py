@@ -15,8 +15,12 @@ from chainmatch.ingest.report import IngestReport
 router = APIRouter(prefix="/v1/product-relations", tags=["product graph"])
 
 
-@router.post("", response_model=IngestReport, openapi_extra=BULK_BODY_DOC,
-             responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}})
+@router.post(
+    "",
+    response_model=IngestReport,
+    openapi_extra=BULK_BODY_DOC,
+    responses={422: {"model": IngestReport, "description": "invalid records; nothing written"}},
+)
 async def add_relations(
     request: Request,
     response: Response,

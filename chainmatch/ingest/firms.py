@@ -74,8 +74,12 @@ def validate_firms(parsed: Iterable[ParsedRecord]) -> ValidatedFirms:
             report.warn(note, line=item.line, id=record.id, field="products")
         record.products = [ProductIn(name=p.name, share=p.share) for p in products]
         if record.province and record.country == "中国" and not is_known_province(record.province):
-            report.warn(f"未知省份 {record.province} (unknown province)", line=item.line, id=record.id,
-                        field="province")
+            report.warn(
+                f"未知省份 {record.province} (unknown province)",
+                line=item.line,
+                id=record.id,
+                field="province",
+            )
         out.firms.append(ValidFirm(item.line, record, _content_hash(record)))
     return out
 
@@ -100,8 +104,9 @@ def _firm_row(record: FirmCreate, content_hash: str, revision: int) -> dict[str,
     return row
 
 
-def write_firms(session: Session, firms: Sequence[ValidFirm], report: IngestReport, *,
-                progress: bool = False) -> None:
+def write_firms(
+    session: Session, firms: Sequence[ValidFirm], report: IngestReport, *, progress: bool = False
+) -> None:
     """Upsert ``firms`` inside the caller's transaction; counts go into ``report``."""
     if not firms:
         return
@@ -109,13 +114,17 @@ def write_firms(session: Session, firms: Sequence[ValidFirm], report: IngestRepo
     ids = [f.record.id for f in firms]
     for start in range(0, len(ids), _CHUNK):
         rows = session.exec(
-            select(Firm.id, Firm.content_hash, Firm.deleted_at).where(col(Firm.id).in_(ids[start:start + _CHUNK]))
+            select(Firm.id, Firm.content_hash, Firm.deleted_at).where(
+                col(Firm.id).in_(ids[start : start + _CHUNK])
+            )
         )
         existing.update({fid: (h, deleted is not None) for fid, h, deleted in rows})
     new = [f for f in firms if f.record.id not in existing]
     changed = [
-        f for f in firms
-        if f.record.id in existing and (existing[f.record.id][0] != f.content_hash or existing[f.record.id][1])
+        f
+        for f in firms
+        if f.record.id in existing
+        and (existing[f.record.id][0] != f.content_hash or existing[f.record.id][1])
     ]
     report.unchanged += len(firms) - len(new) - len(changed)
     if not new and not changed:
@@ -124,17 +133,17 @@ def write_firms(session: Session, firms: Sequence[ValidFirm], report: IngestRepo
     bar = tqdm(total=len(new) + len(changed), desc="写入企业 firms", unit="firm", disable=not progress)
     now = utcnow()
     for start in range(0, len(changed), _CHUNK):
-        batch = changed[start:start + _CHUNK]
+        batch = changed[start : start + _CHUNK]
         batch_ids = [f.record.id for f in batch]
-        session.exec(delete(FirmProduct).where(col(FirmProduct.firm_id).in_(batch_ids)))  # type: ignore[call-overload]
-        session.exec(delete(FirmTag).where(col(FirmTag.firm_id).in_(batch_ids)))  # type: ignore[call-overload]
+        session.exec(delete(FirmProduct).where(col(FirmProduct.firm_id).in_(batch_ids)))
+        session.exec(delete(FirmTag).where(col(FirmTag.firm_id).in_(batch_ids)))
         session.execute(update(Firm), [_firm_row(f.record, f.content_hash, revision) for f in batch])
         _insert_children(session, batch)
         bar.update(len(batch))
     for start in range(0, len(new), _CHUNK):
-        batch = new[start:start + _CHUNK]
-        rows = [_firm_row(f.record, f.content_hash, revision) | {"created_at": now} for f in batch]
-        session.execute(insert(Firm), rows)
+        batch = new[start : start + _CHUNK]
+        new_rows = [_firm_row(f.record, f.content_hash, revision) | {"created_at": now} for f in batch]
+        session.execute(insert(Firm), new_rows)
         _insert_children(session, batch)
         bar.update(len(batch))
     bar.close()
@@ -155,20 +164,28 @@ def _insert_children(session: Session, batch: Sequence[ValidFirm]) -> None:
         session.execute(insert(FirmTag), tags)
 
 
-def ingest_firms(engine: Engine, parsed: Iterable[ParsedRecord], *, skip_invalid: bool = False,
-                 progress: bool = False) -> IngestReport:
+def ingest_firms(
+    engine: Engine, parsed: Iterable[ParsedRecord], *, skip_invalid: bool = False, progress: bool = False
+) -> IngestReport:
     """Validate all records, then write them in ONE transaction — or nothing when any is invalid
     and ``skip_invalid`` is off. A crash mid-write leaves the database as it was."""
     validated = validate_firms(parsed)
     report = validated.report
     if report.errors and not skip_invalid:
-        logger.info("ingest rejected: %d invalid of %d records, nothing written", report.invalid, report.received)
+        logger.info(
+            "ingest rejected: %d invalid of %d records, nothing written", report.invalid, report.received
+        )
         return report
     with session_scope(engine) as session:
         write_firms(session, validated.firms, report, progress=progress)
     report.written = True
-    logger.info("ingest: %d inserted, %d updated, %d unchanged, %d invalid", report.inserted, report.updated,
-                report.unchanged, report.invalid)
+    logger.info(
+        "ingest: %d inserted, %d updated, %d unchanged, %d invalid",
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.invalid,
+    )
     return report
 
 

@@ -40,7 +40,9 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise UnreadableInput("无法识别文件编码，请使用 UTF-8 或 GBK/GB18030 (cannot decode: use UTF-8 or GB18030)")
+    raise UnreadableInput(
+        "无法识别文件编码，请使用 UTF-8 或 GBK/GB18030 (cannot decode: use UTF-8 or GB18030)"
+    )
 
 
 def sniff_format(text: str, name: str | None = None) -> Format:
@@ -59,9 +61,9 @@ def sniff_format(text: str, name: str | None = None) -> Format:
     return Format.CSV
 
 
-def parse_records(data: bytes, *, fmt: Format | None = None, name: str | None = None) -> tuple[
-    list[ParsedRecord], str
-]:
+def parse_records(
+    data: bytes, *, fmt: Format | None = None, name: str | None = None
+) -> tuple[list[ParsedRecord], str]:
     """All records of ``data`` plus the encoding it was read in."""
     text, encoding = decode(data)
     fmt = fmt or sniff_format(text, name)

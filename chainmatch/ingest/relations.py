@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 _BATCH = 5000
 
 
-def ingest_relations(engine: Engine, parsed: Iterable[ParsedRecord], *, skip_invalid: bool = False,
-                     progress: bool = False) -> IngestReport:
+def ingest_relations(
+    engine: Engine, parsed: Iterable[ParsedRecord], *, skip_invalid: bool = False, progress: bool = False
+) -> IngestReport:
     report = IngestReport()
     valid: dict[tuple[str, str, str], ProductRelationCreate] = {}
     for item in parsed:
@@ -62,9 +63,10 @@ def ingest_relations(engine: Engine, parsed: Iterable[ParsedRecord], *, skip_inv
         report.unchanged += len(valid) - len(rows)
         if rows:
             bump_revision(session, relations=True)
-            for start in tqdm(range(0, len(rows), _BATCH), desc="写入产品关系 relations", unit="batch",
-                              disable=not progress):
-                session.execute(insert(ProductRelation), rows[start:start + _BATCH])
+            for start in tqdm(
+                range(0, len(rows), _BATCH), desc="写入产品关系 relations", unit="batch", disable=not progress
+            ):
+                session.execute(insert(ProductRelation), rows[start : start + _BATCH])
         report.inserted = len(rows)
     report.written = True
     return report

@@ -55,10 +55,14 @@ class IngestReport(BaseModel):
     def ok(self) -> bool:
         return not self.errors
 
-    def error(self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None) -> None:
+    def error(
+        self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None
+    ) -> None:
         self.errors.append(RecordIssue(line=line, id=id, field=field, message=message))
 
-    def warn(self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None) -> None:
+    def warn(
+        self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None
+    ) -> None:
         self.warnings.append(RecordIssue(line=line, id=id, field=field, message=message))
 
 

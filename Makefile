@@ -1,0 +1,41 @@
+# ChainMatch developer commands. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo serve test test-fast lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch==2.13.0 is pinned in pyproject (CPU build); everything else from the registry.
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)  ## load the sample cluster, print two explained lists per weak link, serve on :8000
+	$(BIN)/chainmatch demo
+
+serve: $(STAMP)
+	$(BIN)/chainmatch serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck  ## everything CI runs: lint, types, all tests including slow ones
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.quality
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,255 @@
+"""Who may do what: every route × role (none, admin, bureau here/elsewhere, owning/other leader)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+
+ROLES = ("none", "admin", "bureau_gd", "bureau_js", "leader_a", "leader_b")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
+    settings = make_settings(tmp_path_factory.mktemp("access") / "var")
+    load_sample(settings)
+    keys = make_keys(settings, *sample_leaders())
+    with LiveServer(settings) as server:
+        yield server, keys
+
+
+def client(world: tuple[LiveServer, Keys], role: str) -> httpx.Client:
+    server, keys = world
+    return server.client(None if role == "none" else getattr(keys, role))
+
+
+def new_list(world: tuple[LiveServer, Keys], title: str) -> str:
+    """A fresh list of leader A (submitted in 广东省, its province)."""
+    body = {"title": title, "items": [{"name": "涡轮分子泵", "for_product": "质谱仪", "import_share": 0.9}]}
+    with client(world, "leader_a") as c:
+        response = c.post("/v1/gap-lists", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["region_province"] == "广东省"
+    return str(response.json()["id"])
+
+
+READ_EXPECT = {
+    "none": 401,
+    "admin": 200,
+    "bureau_gd": 200,
+    "bureau_js": 404,
+    "leader_a": 200,
+    "leader_b": 404,
+}
+WRITE_EXPECT = {
+    "none": 401,
+    "admin": 200,
+    "bureau_gd": 403,
+    "bureau_js": 404,
+    "leader_a": 200,
+    "leader_b": 404,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_read_gap_list_and_its_recommendations(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    list_id = new_list(world, f"读取测试 {role}")
+    with client(world, role) as c:
+        assert c.get(f"/v1/gap-lists/{list_id}").status_code == READ_EXPECT[role]
+        assert (
+            c.get(f"/v1/gap-lists/{list_id}/recommendations", params={"k": 3}).status_code
+            == READ_EXPECT[role]
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_revise_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    list_id = new_list(world, f"修订测试 {role}")
+    body = {"title": "修订后", "items": [{"name": "离子源"}]}
+    with client(world, role) as c:
+        response = c.put(f"/v1/gap-lists/{list_id}", json=body)
+    assert response.status_code == WRITE_EXPECT[role]
+    if response.status_code == 200:
+        assert response.json()["version"] == 2
+        assert [i["name"] for i in response.json()["items"]] == ["离子源"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_delete_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    list_id = new_list(world, f"删除测试 {role}")
+    with client(world, role) as c:
+        response = c.delete(f"/v1/gap-lists/{list_id}")
+    expected = 204 if WRITE_EXPECT[role] == 200 else WRITE_EXPECT[role]
+    assert response.status_code == expected
+    with client(world, "admin") as c:
+        assert c.get(f"/v1/gap-lists/{list_id}").status_code == (404 if expected == 204 else 200)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "none"])
+def test_guessed_ids_are_404(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    with client(world, role) as c:
+        for guess in ("gl_0000000000000000", "1", "gl_" + "A" * 16):
+            assert c.get(f"/v1/gap-lists/{guess}").status_code == 404
+            assert c.get(f"/v1/gap-lists/{guess}/recommendations").status_code == 404
+
+
+def test_list_gap_lists_shows_only_what_the_caller_may_see(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    new_list(world, "可见性测试")
+    seen = {}
+    for role in ("admin", "bureau_gd", "bureau_js", "leader_a", "leader_b"):
+        with client(world, role) as c:
+            response = c.get("/v1/gap-lists", params={"limit": 200})
+        assert response.status_code == 200
+        seen[role] = response.json()["items"]
+    assert {gl["leader_firm_id"] for gl in seen["leader_a"]} == {keys.leader_a_firm}
+    assert {gl["leader_firm_id"] for gl in seen["leader_b"]} == {keys.leader_b_firm}
+    assert seen["bureau_js"] == []
+    assert {gl["region_province"] for gl in seen["bureau_gd"]} == {"广东省"}
+    assert len(seen["admin"]) >= len(seen["bureau_gd"]) > len(seen["leader_a"]) > 0
+    with client(world, "none") as c:
+        assert c.get("/v1/gap-lists").status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_create_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    body = {"title": f"新建 {role}", "items": [{"name": "光电倍增管"}]}
+    if role == "admin":
+        body["leader_firm_id"] = keys.leader_a_firm
+    expected = {
+        "none": 401,
+        "admin": 201,
+        "bureau_gd": 403,
+        "bureau_js": 403,
+        "leader_a": 201,
+        "leader_b": 201,
+    }
+    with client(world, role) as c:
+        response = c.post("/v1/gap-lists", json=body)
+    assert response.status_code == expected[role]
+    if role.startswith("leader"):
+        assert response.json()["leader_firm_id"] == getattr(keys, f"{role}_firm")
+
+
+def test_leader_cannot_submit_for_another_firm_or_set_server_fields(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with client(world, "leader_a") as c:
+        other = c.post(
+            "/v1/gap-lists",
+            json={"title": "冒名", "leader_firm_id": keys.leader_b_firm, "items": [{"name": "离子源"}]},
+        )
+        assert other.status_code == 403
+        for field, value in (
+            ("version", 7),
+            ("id", "gl_mine"),
+            ("region_province", "北京市"),
+            ("deleted_at", None),
+        ):
+            body = {"title": "越权字段", "items": [{"name": "离子源"}], field: value}
+            assert c.post("/v1/gap-lists", json=body).status_code == 422, field
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_firm_writes_are_admin_only(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    record = {
+        "id": f"ACL-{role}",
+        "name": "权限测试企业",
+        "province": "湖南省",
+        "products": [{"name": "探针", "share": 1}],
+    }
+    expected = {"none": 401, "admin": 200}.get(role, 403)
+    with client(world, role) as c:
+        assert c.post("/v1/firms", json=[record]).status_code == expected
+        assert (
+            c.post(
+                "/v1/product-relations",
+                json=[{"product": "原子力显微镜", "relation": "upstream_material", "target": "探针"}],
+            ).status_code
+            == expected
+        )
+    with client(world, "admin") as c:
+        c.post("/v1/firms", json=[record])
+    with client(world, role) as c:
+        response = c.delete(f"/v1/firms/ACL-{role}")
+    assert response.status_code == {"none": 401, "admin": 204}.get(role, 403)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_contact_person_only_for_admin(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    record = {
+        "id": "PII-1",
+        "name": "个人信息企业",
+        "province": "广东省",
+        "products": [{"name": "探针", "share": 1}],
+        "contact": {"name": "王芳", "phone": "13800000000", "email": "wf@example.cn"},
+    }
+    with client(world, "admin") as c:
+        assert c.post("/v1/firms", json=[record]).status_code == 200
+    with client(world, role) as c:
+        one = c.get("/v1/firms/PII-1")
+        listing = c.get("/v1/firms", params={"q": "个人信息"})
+    if role == "none":
+        assert one.status_code == listing.status_code == 401
+        return
+    assert one.status_code == 200 and listing.status_code == 200
+    assert ("王芳" in one.text) is (role == "admin")
+    assert "王芳" not in listing.text and "13800000000" not in listing.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_match_is_for_bureaus_and_admin(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    expected = {"none": 401, "admin": 200, "bureau_gd": 200, "bureau_js": 200}.get(role, 403)
+    with client(world, role) as c:
+        assert c.post("/v1/match", json={"text": "分子泵", "k": 3}).status_code == expected
+
+
+def test_bureau_queries_only_its_own_region(world) -> None:  # type: ignore[no-untyped-def]
+    with client(world, "bureau_js") as c:
+        assert (
+            c.post("/v1/match", json={"text": "分子泵", "region": "广东", "scope": "inside"}).status_code
+            == 403
+        )
+        mine = c.post("/v1/match", json={"text": "分子泵", "scope": "inside", "k": 5})
+    assert mine.status_code == 200
+    assert mine.json()["region"]["province"] == "江苏省"
+    assert all(r["province"] == "江苏省" for r in mine.json()["results"])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_audit_log_is_admin_only_and_records_gap_list_reads(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    list_id = new_list(world, f"审计测试 {role}")
+    with client(world, "bureau_gd") as c:
+        assert c.get(f"/v1/gap-lists/{list_id}").status_code == 200
+    with client(world, role) as c:
+        response = c.get("/v1/audit", params={"object_id": list_id})
+    assert response.status_code == {"none": 401, "admin": 200}.get(role, 403)
+    if role == "admin":
+        actions = [(e["role"], e["action"]) for e in response.json()["items"]]
+        assert ("leader", "create") in actions and ("bureau", "read") in actions
+
+
+def test_revoked_and_malformed_keys_are_401(world) -> None:  # type: ignore[no-untyped-def]
+    from chainmatch.db import make_engine, session_scope
+    from chainmatch.keys import create_key, revoke_key
+    from models.apikey import Role
+
+    server, _ = world
+    db = make_engine(server.settings)
+    with session_scope(db) as session:
+        key, plaintext = create_key(session, Role.ADMIN, label="to revoke")
+        prefix = key.prefix
+    with server.client(plaintext) as c:
+        assert c.get("/v1/firms").status_code == 200
+    with session_scope(db) as session:
+        assert revoke_key(session, prefix) is not None
+    with server.client(plaintext) as c:
+        assert c.get("/v1/firms").status_code == 401
+    with server.client(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) as c:
+        assert c.get("/v1/firms").status_code == 401
+    for key in ("nonsense", "cm_x_y", "cm_000000000000_" + "a" * 43, "", "cm_" + "x" * 300):
+        with server.client(key or None) as c:
+            assert c.get("/v1/firms").status_code == 401
