@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from api.schemas import MatchResult
 from chainmatch.ingest.report import IngestReport
@@ -89,7 +89,7 @@ def _import(kind: str, file: Path, skip_invalid: bool, *, rebuild_index: bool = 
         raise typer.Exit(1)
     if rebuild_index:
         # Keep the persisted index in step, so a server that starts next loads it as it is.
-        IndexService(settings, engine).refresh(persist=True)
+        IndexService(settings, engine).start(progress=True)
 
 
 @import_app.command("firms")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, update
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, create_engine, select
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from chainmatch.settings import Settings
@@ -58,10 +63,49 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """One migrator at a time, when several workers start together."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(72817)")
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(72817)")
+                conn.commit()
+        return
+    database = engine.url.database
+    lock_path = Path(f"{database}.migrate.lock") if database and database != ":memory:" else None
+    with contextlib.ExitStack() as stack:
+        if lock_path is not None:
+            handle = stack.enter_context(open(lock_path, "a+b"))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield stack.enter_context(engine.connect())
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (an empty database included)."""
+    with _migration_lock(engine) as conn:
+        command.upgrade(alembic_config(conn), revision)
+        conn.commit()
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables and the corpus-state row."""
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
+    """Migrate the schema to head and create the corpus-state row."""
+    migrate(engine)
+    with Session(writer(engine)) as session:
         if session.get(CorpusState, 1) is None:
             session.add(CorpusState(id=1))
             session.commit()

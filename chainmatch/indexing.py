@@ -108,7 +108,8 @@ class IndexService:
                 return
             self._engine, self._tag, self._built_firms = engine, tag, engine.n_firms
             self.origin = "loaded"
-            self._catch_up()
+            if self._catch_up():
+                self._save()
 
     def rebuild(self, *, progress: bool = False) -> dict[str, Any]:
         with self._lock.write():
@@ -147,8 +148,9 @@ class IndexService:
             self._tag.relations_revision,
         )
 
-    def _catch_up(self) -> None:
-        """Apply what the database has beyond the loaded index. Caller holds the write lock."""
+    def _catch_up(self) -> bool:
+        """Apply what the database has beyond the loaded index; True when that was incremental
+        (a full rebuild saves itself). Caller holds the write lock."""
         assert self._engine is not None and self._tag is not None
         with Session(self.db) as session:
             state = read_state(session)
@@ -157,14 +159,14 @@ class IndexService:
                 or state.relations_revision != self._tag.relations_revision
             ):
                 self._rebuild(progress=False)
-                return
+                return False
             if state.revision == self._tag.revision:
-                return
+                return False
             upserts, deleted = load_changed_firms(session, self._tag.revision)
         self._changed_since_build += len(upserts) + len(deleted)
         if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
             self._rebuild(progress=False)
-            return
+            return False
         if deleted:
             self._engine.remove_firms(deleted)
         if upserts:
@@ -177,6 +179,7 @@ class IndexService:
             len(upserts),
             len(deleted),
         )
+        return True
 
     def refresh(self, *, persist: bool = False) -> None:
         """Bring the index up to date now (after a write in this process); optionally persist it."""
@@ -185,9 +188,7 @@ class IndexService:
         with self._lock.write():
             if self._engine is None:
                 self._rebuild(progress=False)
-            else:
-                self._catch_up()
-            if persist:
+            elif self._catch_up() and persist:
                 self._save()
 
     @contextmanager

@@ -11,5 +11,6 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
-    # jieba announces its dictionary loading on every start; it is not news.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    # Libraries that announce routine loading steps at INFO on every start: not news.
+    for noisy in ("jieba", "faiss.loader", "sentence_transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

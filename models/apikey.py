@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from models.common import utcnow
+from models.common import enum_type, utcnow
 
 
 class Role(StrEnum):
@@ -18,7 +18,7 @@ class Role(StrEnum):
 
 
 class ApiKeyBase(SQLModel):
-    role: Role
+    role: Role = Field(sa_type=enum_type(Role))
     province: str | None = Field(default=None, max_length=40)
     city: str | None = Field(default=None, max_length=60)
     firm_id: str | None = Field(default=None, max_length=64)

@@ -6,9 +6,22 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
+import sqlalchemy as sa
 from pydantic import AfterValidator, BeforeValidator
 
 from recommender.text import normalize_text
+
+
+def enum_type(enum: type[StrEnum]) -> sa.Enum:
+    """Store an enum by its value ('upstream_material', not 'UPSTREAM_MATERIAL') as plain VARCHAR:
+    readable in SQL, and no PostgreSQL enum type to migrate when a value is added."""
+    return sa.Enum(
+        enum,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        length=max(len(m.value) for m in enum) + 8,
+        validate_strings=True,
+    )
 
 
 def utcnow() -> datetime:

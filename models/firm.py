@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from chainmatch.regions import normalize_city, normalize_province
 from chainmatch.uscc import validate_uscc
-from models.common import NormText, OptNormText, Scale, utcnow
+from models.common import NormText, OptNormText, Scale, enum_type, utcnow
 
 FIRM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 
@@ -44,7 +44,7 @@ class FirmBase(SQLModel):
     district: OptNormText = Field(default=None, max_length=60)
     country: NormText = Field(default="中国", max_length=60)
     industry: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    scale: Scale = Field(default=Scale.UNKNOWN)
+    scale: Scale = Field(default=Scale.UNKNOWN, sa_type=enum_type(Scale))
     employees: int | None = Field(default=None, ge=0)
     revenue_cny: float | None = Field(default=None, ge=0)
     description: OptNormText = Field(default=None, max_length=4000)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.common import NormText
+from models.common import NormText, enum_type
 from recommender.corpus import RelationKind
 
 
 class ProductRelationBase(SQLModel):
     product: NormText = Field(max_length=200, index=True)
-    relation: RelationKind
+    relation: RelationKind = Field(sa_type=enum_type(RelationKind))
     target: NormText = Field(max_length=200, index=True)
 
 

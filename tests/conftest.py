@@ -35,7 +35,30 @@ def chainkg_path(name: str) -> Path:
     return path
 
 
+# With this set (CI does), every test database is a fresh PostgreSQL database on that server
+# instead of a SQLite file: the whole suite runs against both.
+POSTGRES_URL = os.environ.get("CHAINMATCH_TEST_POSTGRES_URL")
+
+
+def fresh_database_url() -> str | None:
+    if not POSTGRES_URL:
+        return None
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = f"cm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    if "database_url" not in overrides:
+        overrides["database_url"] = fresh_database_url()
     return Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
 
 
