@@ -27,8 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck  ## everything CI runs: lint, types, all tests including slow ones
-	$(BIN)/python -m pytest -m "slow or not slow"
+test: $(STAMP) lint typecheck  ## everything CI runs: lint, types, all tests (slow too) on SQLite and PostgreSQL
+	env -u CHAINMATCH_TEST_POSTGRES_URL $(BIN)/python -m pytest -m "slow or not slow"
+	@if [ -n "$$CHAINMATCH_TEST_POSTGRES_URL" ]; then \
+		echo "== the same suite against PostgreSQL =="; \
+		$(BIN)/python -m pytest -m "slow or not slow"; \
+	else echo "CHAINMATCH_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest

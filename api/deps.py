@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.ratelimit import RateLimiter
 from chainmatch.db import writer
 from chainmatch.gaplists import get_visible
 from chainmatch.indexing import IndexService
@@ -56,7 +57,16 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
 
 
-def get_principal(db: DbDep, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def get_principal(
+    db: DbDep,
+    limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+    key: Annotated[str | None, Security(api_key_header)],
+) -> Principal:
     if not key:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -70,6 +80,13 @@ def get_principal(db: DbDep, key: Annotated[str | None, Security(api_key_header)
             status.HTTP_401_UNAUTHORIZED,
             "API 密钥无效或已吊销 (invalid or revoked API key)",
             headers={"WWW-Authenticate": "APIKey"},
+        )
+    wait = limiter.acquire(principal.key_id)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"请求过于频繁，请 {wait:.1f} 秒后重试 (rate limit exceeded)",
+            headers={"Retry-After": str(max(1, round(wait)))},
         )
     return principal
 

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.ratelimit import RateLimiter
 from api.routers import audit, firms, gap_lists, health, match, relations
 from chainmatch import __version__
 from chainmatch.db import init_db, make_engine
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.db = db
         app.state.index = index
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         logger.info("ChainMatch ready: %s", index.status())
         yield
         db.dispose()

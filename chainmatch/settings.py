@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     max_gap_items: int = 200
     sqlite_busy_timeout_ms: int = 30_000
+    rate_limit_per_minute: int = Field(1200, description="per API key and process; 0 disables")
+    rate_limit_burst: int = 100
 
     log_level: str = "INFO"
     sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")

@@ -231,3 +231,17 @@ def test_gap_list_revision_keeps_version_and_validates(writable) -> None:  # typ
         assert bad.status_code == 422
         assert c.post("/v1/gap-lists", json={"title": "空清单", "items": []}).status_code == 422
         assert c.get(f"/v1/gap-lists/{list_id}").json()["version"] == 2
+
+
+def test_per_key_rate_limit_answers_429(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path / "var", rate_limit_per_minute=6, rate_limit_burst=3)
+    load_sample(settings)
+    keys = make_keys(settings, *sample_leaders())
+    with LiveServer(settings) as server:
+        with server.client(keys.bureau_gd) as c:
+            codes = [c.get("/v1/firms", params={"limit": 1}).status_code for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
+            limited = c.get("/v1/firms")
+            assert int(limited.headers["retry-after"]) >= 1 and "频繁" in limited.json()["detail"]
+        with server.client(keys.bureau_js) as other:  # buckets are per key
+            assert other.get("/v1/firms", params={"limit": 1}).status_code == 200

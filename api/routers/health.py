@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
 from sqlmodel import Session
 
 from api.deps import DbDep, IndexDep
 from api.schemas import Health, Readiness
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -26,7 +30,13 @@ def readyz(db: DbDep, index: IndexDep, response: Response) -> Readiness:
         database = True
     except Exception:
         database = False
-    info: dict[str, object] = index.status() if database else {"loaded": False, "in_step": False}
+    info: dict[str, object] = {"loaded": False, "in_step": False}
+    if database:
+        try:
+            index.refresh()  # catch up first: a probe also keeps an idle worker current
+        except Exception:  # noqa: BLE001 — reported below as "not in step"
+            logger.exception("index refresh failed during readiness check")
+        info = index.status()
     ready = database and bool(info.get("loaded")) and bool(info.get("in_step"))
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
