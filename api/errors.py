@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from chainmatch.ingest.readers import UnreadableInput
 from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Documented on every route, so the OpenAPI schema says what a client can really get back.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("body is not valid JSON / not decodable"),
+    413: _doc("request body too large, or too many records in one call"),
+    422: _doc("invalid input: which field and why"),
+}
+# Added to every route behind an API key.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _doc("missing, invalid or revoked API key"),
+    403: _doc("the caller's role may not do this"),
+    404: _doc("not found, or outside the caller's scope"),
+    429: _doc("rate limit exceeded; see Retry-After"),
+    503: _doc("the index is not available yet"),
+}
 
 _STATUS: dict[type[Exception], int] = {
     InvalidQuery: status.HTTP_422_UNPROCESSABLE_CONTENT,

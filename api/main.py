@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api.errors import install_error_handlers
+from api.errors import AUTH_RESPONSES, COMMON_RESPONSES, install_error_handlers
 from api.limits import BodySizeLimit
 from api.ratelimit import RateLimiter
 from api.routers import audit, firms, gap_lists, health, match, relations
@@ -44,9 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         db.dispose()
 
-    app = FastAPI(title="ChainMatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ChainMatch",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, firms, relations, gap_lists, match, audit):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (firms, relations, gap_lists, match, audit):
+        app.include_router(module.router, responses=AUTH_RESPONSES)
     return app

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.common import NormText, OptNormText
 from models.gap import GapItemPublic, RegionIn
 from recommender.corpus import FirmMatch, Scope
+from recommender.text import normalize_text
 
 T = TypeVar("T")
 
@@ -90,13 +91,23 @@ class MatchRequest(BaseModel):
     description: OptNormText = Field(None, max_length=2000)
     for_product: OptNormText = Field(None, max_length=200, examples=["质谱仪"])
     leader_firm_id: str | None = Field(None, max_length=64, description="never among the results")
-    region: str | RegionIn | None = Field(
+    region: Annotated[str, Field(max_length=40)] | RegionIn | None = Field(
         None,
         description="province (e.g. 广东省 / 广东 / 粤) or {province, city}; a bureau's default is its own",
     )
     scope: Scope = Scope.ALL
     k: int = Field(10, ge=1)
     filters: Filters = Field(default_factory=Filters)
+
+
+    @field_validator("region", mode="after")
+    @classmethod
+    def _region_object(cls, value: str | RegionIn | None) -> RegionIn | None:
+        if isinstance(value, str):
+            if not normalize_text(value):
+                raise ValueError("region 不能为空 (region must not be blank)")
+            return RegionIn(province=value)
+        return value
 
 
 class MatchResponse(BaseModel):

@@ -21,7 +21,7 @@ def read_audit(
     settings: SettingsDep,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> Page[AuditEventPublic]:
     size = limit or settings.default_page_size
     if size > settings.max_page_size:

@@ -17,10 +17,7 @@ router = APIRouter(prefix="/v1", tags=["match"])
 
 
 def _region(body: MatchRequest, principal: Principal) -> Region | None:
-    if isinstance(body.region, str):
-        asked: RegionIn | None = RegionIn(province=body.region)
-    else:
-        asked = body.region
+    asked = body.region if isinstance(body.region, RegionIn) else None  # strings became RegionIn
     if asked is None:
         if principal.role is Role.BUREAU and principal.province:
             return Region(principal.province, principal.city)

@@ -171,7 +171,7 @@ def ingest_firms(
     and ``skip_invalid`` is off. A crash mid-write leaves the database as it was."""
     validated = validate_firms(parsed)
     report = validated.report
-    if report.errors and not skip_invalid:
+    if report.errors and (not skip_invalid or not validated.firms):
         logger.info(
             "ingest rejected: %d invalid of %d records, nothing written", report.invalid, report.received
         )

@@ -46,7 +46,7 @@ def ingest_relations(
             report.unchanged += 1
             continue
         valid[key] = rel
-    if report.errors and not skip_invalid:
+    if report.errors and (not skip_invalid or not valid):
         return report
     with session_scope(engine) as session:
         existing = {
