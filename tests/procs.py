@@ -17,7 +17,16 @@ from tests.conftest import _free_port
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
 
-PRODUCT_WORDS = ("分子泵", "离子源", "光电倍增管", "射频线圈", "精密光栅", "压电陶瓷", "微流控芯片", "高压电源")
+PRODUCT_WORDS = (
+    "分子泵",
+    "离子源",
+    "光电倍增管",
+    "射频线圈",
+    "精密光栅",
+    "压电陶瓷",
+    "微流控芯片",
+    "高压电源",
+)
 
 
 def firm_record(n: int, *, rng: random.Random, tag: str = "T") -> dict[str, object]:
@@ -61,7 +70,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.data_dir / f'server-{self.port}.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited: {(self.data_dir / f'server-{self.port}.log').read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return self

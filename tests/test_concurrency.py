@@ -26,7 +26,9 @@ def test_workers_write_and_read_concurrently_and_never_serve_a_stale_index(tmp_p
     env = {"CHAINMATCH_DATABASE_URL": db_url} if db_url else {}
     rng = random.Random(7)
     seed = [firm_record(n, rng=rng, tag="SEED") for n in range(200)]
-    (tmp_path / "seed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8")
+    (tmp_path / "seed.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8"
+    )
     cli(data_dir, "import", "firms", str(tmp_path / "seed.jsonl"), env=env)
     key = cli(data_dir, "keys", "create", "--role", "admin", env=env).strip().splitlines()[-1]
     server = ServerProcess(data_dir, workers=WORKERS, env=env).start()
@@ -38,15 +40,21 @@ def test_workers_write_and_read_concurrently_and_never_serve_a_stale_index(tmp_p
         for batch_no in range(BATCHES_PER_WRITER):
             batch = [firm_record(batch_no * 100 + i, rng=local, tag=f"W{writer_no}") for i in range(25)]
             # A new connection per request, so the requests spread over the worker processes.
-            response = httpx.post(f"{server.url}/v1/firms", json=batch, headers={"X-API-Key": key}, timeout=120)
+            response = httpx.post(
+                f"{server.url}/v1/firms", json=batch, headers={"X-API-Key": key}, timeout=120
+            )
             if response.status_code != 200:
                 failures.append(f"write {response.status_code}: {response.text[:200]}")
                 continue
             # Once the write is acknowledged, every worker must find it.
             probe = local.choice(batch)
             for _ in range(WORKERS * 2):
-                hits = httpx.post(f"{server.url}/v1/match", json={"text": unique_product(probe), "k": 5},
-                                  headers={"X-API-Key": key}, timeout=120)
+                hits = httpx.post(
+                    f"{server.url}/v1/match",
+                    json={"text": unique_product(probe), "k": 5},
+                    headers={"X-API-Key": key},
+                    timeout=120,
+                )
                 if hits.status_code != 200:
                     failures.append(f"read {hits.status_code}: {hits.text[:200]}")
                 elif probe["id"] not in [h["firm_id"] for h in hits.json()["results"]]:
@@ -54,8 +62,12 @@ def test_workers_write_and_read_concurrently_and_never_serve_a_stale_index(tmp_p
 
     def reader() -> None:
         for _ in range(40):
-            response = httpx.post(f"{server.url}/v1/match", json={"text": "分子泵", "k": 10},
-                                  headers={"X-API-Key": key}, timeout=120)
+            response = httpx.post(
+                f"{server.url}/v1/match",
+                json={"text": "分子泵", "k": 10},
+                headers={"X-API-Key": key},
+                timeout=120,
+            )
             if response.status_code != 200:
                 failures.append(f"read {response.status_code}: {response.text[:200]}")
 

@@ -37,7 +37,9 @@ def test_kill_9_during_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None
     env = {"CHAINMATCH_DATABASE_URL": db_url} if db_url else {}
     rng = random.Random(20261127)
     seed = [firm_record(n, rng=rng, tag="SEED") for n in range(150)]
-    (tmp_path / "seed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8")
+    (tmp_path / "seed.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8"
+    )
     cli(data_dir, "import", "firms", str(tmp_path / "seed.jsonl"), env=env)
     key = cli(data_dir, "keys", "create", "--role", "admin", env=env).strip().splitlines()[-1]
     headers = {"X-API-Key": key}
@@ -58,7 +60,9 @@ def test_kill_9_during_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None
             assert not set(deleted) & set(live), "a deleted firm came back"
             assert ready["index"]["firms_indexed"] == len(live)
             for firm in list(deleted.values())[-3:]:
-                hits = client.post("/v1/match", json={"text": unique_product(firm), "k": 20}).json()["results"]
+                hits = client.post("/v1/match", json={"text": unique_product(firm), "k": 20}).json()[
+                    "results"
+                ]
                 assert firm["id"] not in {h["firm_id"] for h in hits}
             if last_batch:  # re-sending an acknowledged batch changes nothing
                 again = client.post("/v1/firms", json=last_batch).json()
@@ -71,7 +75,9 @@ def test_kill_9_during_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None
         # Stream batches while a timer kills the server at a random moment.
         stop = threading.Event()
 
-        def stream() -> None:
+        def stream(
+            server: ServerProcess = server, stop: threading.Event = stop, round_no: int = round_no
+        ) -> None:
             nonlocal counter, last_batch
             with httpx.Client(base_url=server.url, headers=headers, timeout=60) as c:
                 while not stop.is_set():

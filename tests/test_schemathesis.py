@@ -31,10 +31,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 def test_openapi_properties_hold(server: tuple[LiveServer, Keys], role: str, tmp_path: Path) -> None:
     live, keys = server
     result = subprocess.run(
-        [SCHEMATHESIS, "run", f"{live.url}/openapi.json", "-H", f"X-API-Key: {getattr(keys, role)}",
-         "--checks", CHECKS, "--max-examples", "40", "--seed", "20261127", "--no-color",
-         "--report", "junit", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
+        [
+            SCHEMATHESIS,
+            "run",
+            f"{live.url}/openapi.json",
+            "-H",
+            f"X-API-Key: {getattr(keys, role)}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "40",
+            "--seed",
+            "20261127",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-6000:]
     assert " passed" in result.stdout and "failures" not in result.stdout.splitlines()[-1]

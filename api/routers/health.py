@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from api.deps import DbDep, IndexDep
@@ -28,13 +29,14 @@ def readyz(db: DbDep, index: IndexDep, response: Response) -> Readiness:
         with Session(db) as session:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         database = True
-    except Exception:
+    except (SQLAlchemyError, OSError):
+        logger.warning("database not reachable for the readiness check", exc_info=True)
         database = False
     info: dict[str, object] = {"loaded": False, "in_step": False}
     if database:
         try:
             index.refresh()  # catch up first: a probe also keeps an idle worker current
-        except Exception:  # noqa: BLE001 — reported below as "not in step"
+        except Exception:  # reported below as "not in step"
             logger.exception("index refresh failed during readiness check")
         info = index.status()
     ready = database and bool(info.get("loaded")) and bool(info.get("in_step"))

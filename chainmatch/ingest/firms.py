@@ -72,7 +72,8 @@ def validate_firms(parsed: Iterable[ParsedRecord]) -> ValidatedFirms:
         products, notes = clean_products([p.model_dump() for p in record.products])
         for note in notes:
             report.warn(note, line=item.line, id=record.id, field="products")
-        record.products = [ProductIn(name=p.name, share=p.share) for p in products]
+        # Already normalised by clean_products: construct without validating twice.
+        record.products = [ProductIn.model_construct(name=p.name, share=p.share) for p in products]
         if record.province and record.country == "中国" and not is_known_province(record.province):
             report.warn(
                 f"未知省份 {record.province} (unknown province)",
