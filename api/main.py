@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.errors import AUTH_RESPONSES, COMMON_RESPONSES, install_error_handlers
 from api.limits import BodySizeLimit
 from api.ratelimit import RateLimiter
-from api.routers import audit, firms, gap_lists, health, match, relations
+from api.routers import audit, chains, dashboard, firms, gap_lists, health, match, outreach, relations
 from chainmatch import __version__
 from chainmatch.db import init_db, make_engine
 from chainmatch.indexing import IndexService
@@ -54,6 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (firms, relations, gap_lists, match, audit):
+    for module in (firms, relations, gap_lists, match, audit, chains, outreach, dashboard):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     return app

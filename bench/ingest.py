@@ -51,7 +51,9 @@ def orm_peer(settings: Settings, path: Path) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file per run")
     args = parser.parse_args()
     firms_path = chainkg_dir() / "firms.jsonl"
@@ -65,7 +67,9 @@ def main() -> None:
         firm_report = ingest_firms(db, parse_records(firms_path.read_bytes(), name=firms_path.name)[0])
         firm_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        rel_report = ingest_relations(db, parse_records(relations_path.read_bytes(), name=relations_path.name)[0])
+        rel_report = ingest_relations(
+            db, parse_records(relations_path.read_bytes(), name=relations_path.name)[0]
+        )
         rel_seconds = time.perf_counter() - started
         started = time.perf_counter()
         again = ingest_firms(db, parse_records(firms_path.read_bytes(), name=firms_path.name)[0])
@@ -84,8 +88,10 @@ def main() -> None:
     ]
     for what, n, seconds in rows:
         print(f"{what:<52} {n:>8} {seconds:>8.2f} {n / seconds:>10.0f}")
-    print(f"warnings on firms (messy segment data, normalised): {len(firm_report.warnings)}; errors: "
-          f"{len(firm_report.errors)}")
+    print(
+        f"warnings on firms (messy segment data, normalised): {len(firm_report.warnings)}; errors: "
+        f"{len(firm_report.errors)}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from api.schemas import MatchResult
+from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport
 from chainmatch.settings import Settings, get_settings
 
@@ -27,6 +28,9 @@ app.add_typer(import_app, name="import")
 app.add_typer(index_app, name="index")
 app.add_typer(keys_app, name="keys")
 app.add_typer(gaps_app, name="gaps")
+app.add_typer(chains_app, name="chains")
+app.add_typer(outreach_app, name="outreach")
+app.command("report")(report_cmd)
 
 console = Console()
 err_console = Console(stderr=True)

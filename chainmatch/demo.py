@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from sqlmodel import Session, col, select
 
+from chainmatch.chains.store import import_chain, read_definition_file
 from chainmatch.db import init_db, make_engine, session_scope
 from chainmatch.gapfile import import_gap_lists
 from chainmatch.gaplists import items_of
@@ -41,6 +42,9 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, s
     if not report.written:
         raise RuntimeError(f"sample gap lists did not load: {report.errors[:3]}")
     console.print(f"gap_lists.json: 新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}")
+    with session_scope(db) as session:
+        outcome = import_chain(session, read_definition_file(sample_dir / "chain.json"))
+    console.print(f"chain.json: {outcome}")
 
     index = IndexService(settings, db)
     index.start(progress=True)

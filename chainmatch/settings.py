@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(1200, description="per API key and process; 0 disables")
     rate_limit_burst: int = 100
 
+    # Dashboard (served at /): logins are opaque server-side sessions; see api/routers/dashboard.py.
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="dashboard login lifetime")
+    cookie_secure: bool = Field(
+        False, description="mark the dashboard session cookie Secure: set it when served over HTTPS"
+    )
+
     log_level: str = "INFO"
     sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")
 

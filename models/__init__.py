@@ -2,6 +2,16 @@
 
 from models.apikey import ApiKey, ApiKeyPublic, Role
 from models.audit import AuditEvent, AuditEventPublic
+from models.chain import (
+    Chain,
+    ChainCreate,
+    ChainEdge,
+    ChainNode,
+    ChainPublic,
+    ChainSummary,
+    ChainUpdate,
+    Segment,
+)
 from models.common import Scale, utcnow
 from models.firm import (
     Contact,
@@ -25,6 +35,16 @@ from models.gap import (
     GapListRevision,
     GapListUpdate,
 )
+from models.outreach import (
+    CandidateKind,
+    DashboardSession,
+    OutreachCreate,
+    OutreachEvent,
+    OutreachPublic,
+    OutreachRecord,
+    OutreachUpdate,
+    Stage,
+)
 from models.relation import ProductRelation, ProductRelationCreate, ProductRelationPublic
 from models.state import CorpusState
 
@@ -33,8 +53,17 @@ __all__ = [
     "ApiKeyPublic",
     "AuditEvent",
     "AuditEventPublic",
+    "CandidateKind",
+    "Chain",
+    "ChainCreate",
+    "ChainEdge",
+    "ChainNode",
+    "ChainPublic",
+    "ChainSummary",
+    "ChainUpdate",
     "Contact",
     "CorpusState",
+    "DashboardSession",
     "Firm",
     "FirmAdminPublic",
     "FirmCreate",
@@ -50,6 +79,11 @@ __all__ = [
     "GapListPublic",
     "GapListRevision",
     "GapListUpdate",
+    "OutreachCreate",
+    "OutreachEvent",
+    "OutreachPublic",
+    "OutreachRecord",
+    "OutreachUpdate",
     "ProductIn",
     "ProductPublic",
     "ProductRelation",
@@ -57,5 +91,7 @@ __all__ = [
     "ProductRelationPublic",
     "Role",
     "Scale",
+    "Segment",
+    "Stage",
     "utcnow",
 ]

@@ -50,22 +50,52 @@ def normalize_key(value: str | None) -> str:
 _LATIN_RUN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
 
 
-def char_ngrams(text: str, n_max: int = 2) -> list[str]:
-    """Character 1..``n_max`` grams of :func:`normalize_key` (case-folded, no spaces).
+@lru_cache(maxsize=1 << 18)
+def cached_text(value: str) -> str:
+    """:func:`normalize_text` memoised."""
+    return normalize_text(value)
 
-    Runs of Latin letters / digits ("igbt", "mlcc", "5g") are also emitted whole, because a bag
-    of single Latin letters carries almost no meaning.
-    """
-    key = normalize_key(text)
+
+@lru_cache(maxsize=1 << 18)
+def cached_key(value: str) -> str:
+    """:func:`normalize_key` memoised (product names repeat a lot across firms)."""
+    return normalize_key(value)
+
+
+def split_parts(text: str) -> list[str]:
+    """White-space separated parts (a profile is its parts joined by spaces)."""
+    return text.split()
+
+
+@lru_cache(maxsize=1 << 18)
+def _part_ngrams(part: str, n_max: int) -> tuple[str, ...]:
+    key = cached_key(part)
     if not key:
-        return []
+        return ()
     grams: list[str] = list(key)
     for n in range(2, n_max + 1):
         grams.extend(key[i : i + n] for i in range(len(key) - n + 1))
     for run in _LATIN_RUN_RE.findall(key):
         if len(run) > n_max:
             grams.append(run)
-    return grams
+    return tuple(grams)
+
+
+def part_ngrams(part: str) -> tuple[str, ...]:
+    """Char 1-2 grams (and whole Latin runs) of one white-space free part."""
+    return _part_ngrams(part, 2)
+
+
+def char_ngrams(text: str, n_max: int = 2) -> list[str]:
+    """Character 1..``n_max`` grams of each white-space separated part, case-folded.
+
+    Runs of Latin letters / digits ("igbt", "mlcc", "5g") are also emitted whole, because a bag
+    of single Latin letters carries almost no meaning. N-grams never span two parts.
+    """
+    out: list[str] = []
+    for part in split_parts(text):
+        out.extend(_part_ngrams(part, n_max))
+    return out
 
 
 _WORD_KEEP_RE = re.compile(r"[\w]", re.UNICODE)
@@ -94,19 +124,26 @@ class WordSegmenter:
     def add_words(self, words: list[str]) -> None:
         known = set(self.user_words)
         for w in words:
-            key = normalize_key(w)
+            key = cached_key(w)
             if 2 <= len(key) <= 20 and key not in known:
                 self._tok.add_word(key)
                 self.user_words.append(key)
                 known.add(key)
         self._cache.clear()
 
-    def __call__(self, text: str) -> list[str]:
-        key = normalize_key(text)
-        cached = self._cache.get(key)
+    def part(self, part: str) -> list[str]:
+        """Tokens of one part (no white space inside), memoised."""
+        cached = self._cache.get(part)
         if cached is not None:
             return cached
+        key = cached_key(part)
         toks = [t for t in self._tok.cut_for_search(key, HMM=False) if _WORD_KEEP_RE.search(t)]
-        if len(self._cache) < 200_000:
-            self._cache[key] = toks
+        if len(self._cache) < 500_000:
+            self._cache[part] = toks
         return toks
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        for part in split_parts(text):
+            out.extend(self.part(part))
+        return out

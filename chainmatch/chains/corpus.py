@@ -116,6 +116,7 @@ class CorpusView:
         return out
 
 
+_CACHED_DATABASES = 4
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[str, int, int], CorpusView]] = {}
 
@@ -130,7 +131,10 @@ def corpus_view(session: Session) -> CorpusView:
             return cached[1]
     view = _load(session)
     with _lock:
+        _cache.pop(state.instance, None)
         _cache[state.instance] = (stamp, view)
+        while len(_cache) > _CACHED_DATABASES:  # a process normally serves one database
+            _cache.pop(next(iter(_cache)))
     return view
 
 
@@ -145,21 +149,16 @@ def _load(session: Session) -> CorpusView:
     tags: dict[str, list[str]] = defaultdict(list)
     for firm_id, tag in session.exec(select(FirmTag.firm_id, FirmTag.tag)):
         tags[firm_id].append(tag)
-    firms = session.exec(
-        select(
-            Firm.id, Firm.name, Firm.province, Firm.city, Firm.country, Firm.scale, Firm.revenue_cny
-        ).where(col(Firm.deleted_at).is_(None))
-    )
-    for firm_id, name, province, city, country, scale, revenue in firms:
-        view.firms[firm_id] = FirmInfo(
-            id=firm_id,
-            name=name,
-            province=province,
-            city=city,
-            country=country or "中国",
-            scale=str(getattr(scale, "value", scale)),
-            tags=tuple(sorted(tags.get(firm_id, ()))),
-            revenue_cny=revenue,
+    for firm in session.exec(select(Firm).where(col(Firm.deleted_at).is_(None))):
+        view.firms[firm.id] = FirmInfo(
+            id=firm.id,
+            name=firm.name,
+            province=firm.province,
+            city=firm.city,
+            country=firm.country or "中国",
+            scale=str(getattr(firm.scale, "value", firm.scale)),
+            tags=tuple(sorted(tags.get(firm.id, ()))),
+            revenue_cny=firm.revenue_cny,
         )
     rows = session.exec(
         select(FirmProduct.firm_id, FirmProduct.name, FirmProduct.share).order_by(

@@ -23,6 +23,10 @@ class RegionMissing(ChainError):
     """No region given and none to default to (422)."""
 
 
+class RegionInvalid(ChainError):
+    """Not a province of China, or a malformed city (422)."""
+
+
 class OutreachError(ValueError):
     """An outreach request that cannot be carried out as asked (422)."""
 

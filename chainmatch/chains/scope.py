@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chainmatch.chains.errors import RegionForbidden, RegionMissing
+from chainmatch.chains.errors import RegionForbidden, RegionInvalid, RegionMissing
 from chainmatch.keys import Principal
-from chainmatch.regions import normalize_city, normalize_province
+from chainmatch.regions import is_known_province, normalize_city, normalize_province
 from models.apikey import Role
 from recommender.corpus import Region
 
@@ -24,6 +24,10 @@ def resolve_region(
     """
     asked_province = normalize_province(province)
     asked_city = normalize_city(city)
+    if asked_province is not None and not is_known_province(asked_province):
+        raise RegionInvalid(f"未知省份 {asked_province[:40]} (unknown province): 例如 广东省 / 广东 / 粤")
+    if asked_city is not None and len(asked_city) > 60:
+        raise RegionInvalid("城市名称过长 (city name too long)")
     if principal.role is Role.LEADER:
         raise RegionForbidden("链主企业不能查看区域分析 (leaders cannot assess regions)")
     if principal.role is Role.BUREAU:
@@ -33,9 +37,7 @@ def resolve_region(
         if asked_province != principal.province or (
             principal.city and asked_city not in (None, principal.city)
         ):
-            raise RegionForbidden(
-                "招商局只能查看本辖区 (a bureau may only work on its own region)"
-            )
+            raise RegionForbidden("招商局只能查看本辖区 (a bureau may only work on its own region)")
         return Region(asked_province, principal.city or asked_city)
     if asked_province is None:
         if default is None:

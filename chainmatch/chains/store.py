@@ -76,7 +76,9 @@ def check_writable(principal: Principal, province: str | None, city: str | None)
     if principal.role is Role.ADMIN:
         return
     if principal.role is not Role.BUREAU or not within(principal, province, city):
-        raise RegionForbidden("招商局只能维护本辖区的产业链 (a bureau maintains only its own region's chains)")
+        raise RegionForbidden(
+            "招商局只能维护本辖区的产业链 (a bureau maintains only its own region's chains)"
+        )
 
 
 def live_chain(session: Session, chain_id: str) -> Chain:
@@ -87,8 +89,8 @@ def live_chain(session: Session, chain_id: str) -> Chain:
 
 
 def _write_graph(session: Session, chain_id: str, body: ChainDefinition) -> None:
-    session.exec(delete(ChainNode).where(col(ChainNode.chain_id) == chain_id))  # type: ignore[call-overload]
-    session.exec(delete(ChainEdge).where(col(ChainEdge.chain_id) == chain_id))  # type: ignore[call-overload]
+    session.exec(delete(ChainNode).where(col(ChainNode.chain_id) == chain_id))
+    session.exec(delete(ChainEdge).where(col(ChainEdge.chain_id) == chain_id))
     for position, node in enumerate(body.nodes):
         session.add(
             ChainNode(
@@ -195,7 +197,9 @@ def nodes_of(session: Session, chain: Chain) -> list[ChainNode]:
 
 
 def edges_of(session: Session, chain: Chain) -> list[ChainEdge]:
-    return list(session.exec(select(ChainEdge).where(ChainEdge.chain_id == chain.id).order_by(col(ChainEdge.id))))
+    return list(
+        session.exec(select(ChainEdge).where(ChainEdge.chain_id == chain.id).order_by(col(ChainEdge.id)))
+    )
 
 
 def to_public(session: Session, chain: Chain) -> ChainPublic:
@@ -245,9 +249,7 @@ def list_chains(session: Session) -> list[ChainSummary]:
             select(ChainNode.chain_id, ChainNode.segment).where(col(ChainNode.chain_id).in_(ids))
         ):
             segments[chain_id][str(getattr(segment, "value", segment))] += 1
-        for (chain_id,) in session.exec(
-            select(ChainEdge.chain_id).where(col(ChainEdge.chain_id).in_(ids))  # type: ignore[call-overload]
-        ):
+        for chain_id in session.exec(select(ChainEdge.chain_id).where(col(ChainEdge.chain_id).in_(ids))):
             edges[chain_id] += 1
     return [
         ChainSummary(

@@ -1,0 +1,336 @@
+"""Chains for bureaus: definitions, weak-link assessment, gap candidates and the investment map
+(招商图谱) as JSON, CSV, XLSX or HTML — at once, or as a background job with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from sqlalchemy.engine import Engine
+
+from api.audit import audit
+from api.deps import BureauOrAdminDep, DbDep, IndexDep, ReadSessionDep, SessionDep, SettingsDep
+from api.errors import ErrorBody
+from chainmatch.chains.assessment import assess, gap_candidates
+from chainmatch.chains.builder import build_from_graph
+from chainmatch.chains.corpus import corpus_view
+from chainmatch.chains.errors import (
+    ChainError,
+    ChainExists,
+    ChainNotFound,
+    OutreachConflict,
+    OutreachError,
+    OutreachNotFound,
+    RegionForbidden,
+    RegionMissing,
+)
+from chainmatch.chains.jobs import JobNotFound, JobStatus, ReportJobs, jobs_for
+from chainmatch.chains.render import MEDIA_TYPES, ReportFormat, filename, render
+from chainmatch.chains.report import build_report
+from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment
+from chainmatch.chains.scope import region_label, resolve_region
+from chainmatch.chains.store import (
+    create_chain,
+    default_region,
+    delete_chain,
+    list_chains,
+    live_chain,
+    replace_chain,
+    to_public,
+)
+from chainmatch.indexing import IndexService
+from chainmatch.keys import Principal
+from models.apikey import Role
+from models.chain import (
+    Chain,
+    ChainCreate,
+    ChainFromGraph,
+    ChainPublic,
+    ChainSource,
+    ChainSummary,
+    ChainUpdate,
+)
+from models.gap import RegionIn
+from recommender.corpus import Region
+
+router = APIRouter(prefix="/v1", tags=["chains"])
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (ChainNotFound, status.HTTP_404_NOT_FOUND),
+    (OutreachNotFound, status.HTTP_404_NOT_FOUND),
+    (ChainExists, status.HTTP_409_CONFLICT),
+    (OutreachConflict, status.HTTP_409_CONFLICT),
+    (RegionForbidden, status.HTTP_403_FORBIDDEN),
+    (RegionMissing, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (ChainError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (OutreachError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+)
+
+
+def status_for(exc: Exception) -> int:
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Chain and outreach errors → HTTP errors with the same (Chinese-first) message."""
+    try:
+        yield
+    except (ChainError, OutreachError) as exc:
+        raise HTTPException(status_for(exc), str(exc)) from exc
+
+
+ChainId = Annotated[str, Path(max_length=64, description="chain id, e.g. precision-instruments-gd")]
+RegionQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="province (广东省 / 广东 / 粤); a bureau's default is its own"),
+]
+CityQuery = Annotated[str | None, Query(max_length=60, description="optionally narrow to a city")]
+
+
+def get_chain(chain_id: ChainId, session: SessionDep, _principal: BureauOrAdminDep) -> Chain:
+    """The live chain (chains are visible to every bureau and admin); 404 otherwise."""
+    with domain_errors():
+        return live_chain(session, chain_id)
+
+
+ChainDep = Annotated[Chain, Depends(get_chain)]
+
+
+def chain_region(chain: Chain, principal: Principal, province: str | None, city: str | None) -> Region:
+    with domain_errors():
+        return resolve_region(principal, province, city, default=default_region(chain))
+
+
+def report_jobs(request: Request, settings: SettingsDep) -> ReportJobs:
+    return jobs_for(request.app.state, settings.data_dir / "reports")
+
+
+JobsDep = Annotated[ReportJobs, Depends(report_jobs)]
+
+
+# ------------------------------------------------------------------------------- definitions
+@router.get("/chains", response_model=list[ChainSummary])
+def list_all(_principal: BureauOrAdminDep, session: ReadSessionDep) -> list[ChainSummary]:
+    """Every chain (public planning data), with node counts per segment."""
+    return list_chains(session)
+
+
+@router.post(
+    "/chains",
+    response_model=ChainPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorBody, "description": "a chain with this id exists"}},
+)
+def create(body: ChainCreate, principal: BureauOrAdminDep, session: SessionDep) -> ChainPublic:
+    """Define a chain: nodes (products / technologies in segments) and upstream-of edges. A bureau
+    defines chains of its own region (default: its region)."""
+    with domain_errors():
+        chain = create_chain(session, body, principal=principal, source=ChainSource.API)
+    public = to_public(session, chain)
+    session.commit()
+    return public
+
+
+@router.post(
+    "/chains/from-graph",
+    response_model=ChainPublic | ChainCreate,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": ChainCreate, "description": "dry_run: the definition, not stored"},
+        409: {"model": ErrorBody, "description": "a chain with this id exists"},
+    },
+)
+def create_from_graph(
+    body: ChainFromGraph,
+    principal: BureauOrAdminDep,
+    session: SessionDep,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="return the definition without storing it")] = False,
+) -> ChainPublic | ChainCreate:
+    """Build a chain by walking the product graph from ``products`` (upstream materials, narrower
+    kinds, products that use them) and store it."""
+    with domain_errors():
+        definition = build_from_graph(corpus_view(session), body)
+        if dry_run:
+            response.status_code = status.HTTP_200_OK
+            return definition
+        chain = create_chain(session, definition, principal=principal, source=ChainSource.GRAPH)
+    public = to_public(session, chain)
+    session.commit()
+    return public
+
+
+@router.get("/chains/{chain_id}", response_model=ChainPublic)
+def read(chain: ChainDep, session: SessionDep) -> ChainPublic:
+    return to_public(session, chain)
+
+
+@router.put("/chains/{chain_id}", response_model=ChainPublic)
+def replace(
+    body: ChainUpdate, chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep
+) -> ChainPublic:
+    """Replace the definition; the version goes up."""
+    with domain_errors():
+        replace_chain(session, chain, body, principal=principal)
+    public = to_public(session, chain)
+    session.commit()
+    return public
+
+
+@router.delete("/chains/{chain_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep) -> None:
+    with domain_errors():
+        delete_chain(session, chain, principal=principal)
+    session.commit()
+
+
+# ------------------------------------------------------------------------------- assessment
+@router.get("/chains/{chain_id}/weak-links", response_model=WeakLinkAssessment)
+def weak_links(
+    chain: ChainDep,
+    principal: BureauOrAdminDep,
+    session: SessionDep,
+    region: RegionQuery = None,
+    city: CityQuery = None,
+) -> WeakLinkAssessment:
+    """Every node of the chain in the region: makers inside / elsewhere / abroad, concentration,
+    declared import share, risk and demand, zero- and single-source products, and the weak-link
+    score with its parts (method in the response). Weakest first."""
+    where = chain_region(chain, principal, region, city)
+    result = assess(session, chain, where, principal)
+    audit(session, principal, "weak_links", "chain", chain.id)
+    session.commit()
+    return result
+
+
+@router.get("/chains/{chain_id}/gap-candidates", response_model=GapCandidates)
+def leader_gap_candidates(
+    chain: ChainDep,
+    principal: BureauOrAdminDep,
+    session: SessionDep,
+    region: RegionQuery = None,
+    city: CityQuery = None,
+    max_local: Annotated[int, Query(ge=0, le=10, description="at most this many local makers")] = 1,
+) -> GapCandidates:
+    """For each of the region's chain leaders: upstream needs of its products that no (or at most
+    ``max_local``) local firm makes, and whether the leader already declared them."""
+    where = chain_region(chain, principal, region, city)
+    result = gap_candidates(session, chain, where, principal, max_local_makers=max_local)
+    audit(session, principal, "gap_candidates", "chain", chain.id)
+    session.commit()
+    return result
+
+
+# ------------------------------------------------------------------------------- the map
+def _body_region(body: ReportRequest) -> tuple[str | None, str | None]:
+    if isinstance(body.region, RegionIn):
+        return body.region.province, body.region.city
+    return body.region, None
+
+
+def download(data: bytes, name: str, fmt: ReportFormat) -> Response:
+    """An attachment named in UTF-8 (RFC 6266 ``filename*``), with an ASCII fallback."""
+    ascii_name = "chainmatch_" + "".join(
+        c for c in name if c.isascii() and (c.isalnum() or c in "._-")
+    ).lstrip("_")
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        },
+    )
+
+
+FormatQuery = Annotated[ReportFormat, Query(description="json | csv | xlsx | html")]
+
+
+@router.post(
+    "/chains/{chain_id}/report",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "the report file"}},
+)
+def report(
+    body: ReportRequest,
+    chain: ChainDep,
+    principal: BureauOrAdminDep,
+    session: SessionDep,
+    db: DbDep,
+    index: IndexDep,
+    format: FormatQuery = ReportFormat.JSON,
+) -> Response:
+    """The chain investment map (招商图谱): every weak link (weakest first, ``top`` of them) with, per
+    product, investment targets and local suppliers with reasons — as JSON, CSV, XLSX or an HTML
+    report with the chain graph and charts. Long maps: use ``/report-jobs`` for progress."""
+    province, city = _body_region(body)
+    where = chain_region(chain, principal, province, city)
+    audit(session, principal, "report", "chain", chain.id)
+    session.commit()
+    with domain_errors():
+        result = build_report(db, index, chain.id, where, principal, body)
+    return download(render(result, format), filename(result, format), format)
+
+
+@router.post("/chains/{chain_id}/report-jobs", response_model=JobStatus, status_code=status.HTTP_202_ACCEPTED)
+def start_report_job(
+    body: ReportRequest,
+    chain: ChainDep,
+    principal: BureauOrAdminDep,
+    session: SessionDep,
+    db: DbDep,
+    index: IndexDep,
+    jobs: JobsDep,
+) -> JobStatus:
+    """Start the investment map in the background; poll ``GET /v1/report-jobs/{id}`` for progress."""
+    province, city = _body_region(body)
+    where = chain_region(chain, principal, province, city)
+    audit(session, principal, "report", "chain", chain.id)
+    session.commit()
+    return submit_report_job(jobs, db, index, chain.id, where, principal, body)
+
+
+def submit_report_job(
+    jobs: ReportJobs,
+    db: Engine,
+    index: IndexService,
+    chain_id: str,
+    where: Region,
+    principal: Principal,
+    body: ReportRequest,
+) -> JobStatus:
+    return jobs.submit(
+        lambda progress: build_report(db, index, chain_id, where, principal, body, progress=progress),
+        owner_key_id=principal.key_id,
+        chain_id=chain_id,
+        region=region_label(where),
+    )
+
+
+JobId = Annotated[str, Path(max_length=40)]
+
+
+@router.get("/report-jobs/{job_id}", response_model=JobStatus)
+def report_job(job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep) -> JobStatus:
+    """``state`` queued | running | done | failed, with ``done`` of ``total`` weak links."""
+    try:
+        return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
+    except JobNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "任务不存在 (job not found)") from exc
+
+
+@router.get("/report-jobs/{job_id}/result", response_class=Response)
+def report_job_result(
+    job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep, format: FormatQuery = ReportFormat.JSON
+) -> Response:
+    """The finished report; 404 until the job is done."""
+    try:
+        data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
+    except JobNotFound as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "任务不存在或尚未完成 (job not found or not done)"
+        ) from exc
+    return download(data, name, format)

@@ -1,0 +1,397 @@
+"""``chainmatch chains …``, ``chainmatch report`` and ``chainmatch outreach …``.
+
+The CLI is the platform operator's tool: it acts with admin scope (every region's declared data).
+Heavy modules are imported inside the commands, so ``chainmatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from chainmatch.keys import Principal
+    from recommender.corpus import Region
+
+chains_app = typer.Typer(
+    help="Industry chains (产业链图谱): define from a file or the product graph, assess weak links",
+    no_args_is_help=True,
+)
+outreach_app = typer.Typer(
+    help="Outreach pipeline (招商跟踪): list records, export feedback", no_args_is_help=True
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+OPERATOR_KEY_ID = 0  # the CLI acts as the platform operator, not as an API key
+
+
+def _operator() -> Principal:
+    from chainmatch.keys import Principal
+    from models.apikey import Role
+
+    return Principal(OPERATOR_KEY_ID, Role.ADMIN)
+
+
+def _db() -> Engine:
+    from chainmatch.db import init_db, make_engine
+    from chainmatch.settings import get_settings
+
+    engine = make_engine(get_settings())
+    init_db(engine)
+    return engine
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+def _region(engine: Engine, chain_id: str, region: str | None, city: str | None) -> Region:
+    from sqlmodel import Session
+
+    from chainmatch.chains.errors import ChainError
+    from chainmatch.chains.scope import resolve_region
+    from chainmatch.chains.store import default_region, live_chain
+
+    with Session(engine) as session:
+        try:
+            chain = live_chain(session, chain_id)
+            return resolve_region(_operator(), region, city, default=default_region(chain))
+        except ChainError as exc:
+            raise _fail(str(exc), 2) from exc
+
+
+@chains_app.command("list")
+def chains_list() -> None:
+    """Chains with their default region and node counts."""
+    from sqlmodel import Session
+
+    from chainmatch.chains.store import list_chains
+
+    table = Table("id", "name", "region", "nodes (up/mid/down)", "edges", "source", "version")
+    with Session(_db()) as session:
+        for c in list_chains(session):
+            s = c.segments
+            table.add_row(
+                c.id,
+                c.name,
+                f"{c.region_province or '—'}{c.region_city or ''}",
+                f"{c.n_nodes} ({s.get('upstream', 0)}/{s.get('midstream', 0)}/{s.get('downstream', 0)})",
+                str(c.n_edges),
+                c.source.value,
+                str(c.version),
+            )
+    console.print(table)
+
+
+@chains_app.command("import")
+def chains_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="chain definition, .json or .yaml")
+    ],
+) -> None:
+    """Create the chain, or replace it when the file's content differs (same id)."""
+    from chainmatch.chains.errors import ChainError
+    from chainmatch.chains.store import import_chain, read_definition_file
+    from chainmatch.db import session_scope
+
+    try:
+        body = read_definition_file(file)
+        with session_scope(_db()) as session:
+            outcome = import_chain(session, body)
+    except ChainError as exc:
+        raise _fail(str(exc), 2) from exc
+    words = {"created": "已创建 created", "updated": "已更新 updated", "unchanged": "未变 unchanged"}
+    console.print(
+        f"产业链 {body.id}（{body.name}）：{len(body.nodes)} 个环节，{len(body.edges)} 条边 — {words[outcome]}"
+    )
+
+
+@chains_app.command("build")
+def chains_build(
+    chain_id: Annotated[str, typer.Option("--id", help="id of the new chain")],
+    name: Annotated[str, typer.Option(help="e.g. 光谱仪器")],
+    product: Annotated[list[str], typer.Option("--product", "-p", help="start product(s): midstream nodes")],
+    region: Annotated[str | None, typer.Option(help="default region, e.g. 广东省")] = None,
+    upstream_depth: Annotated[int, typer.Option(help="upstream_material steps")] = 2,
+    downstream_depth: Annotated[int, typer.Option(help="steps towards products that use them")] = 1,
+    subclass_depth: Annotated[int, typer.Option(help="narrower kinds grouped into a node")] = 1,
+    max_nodes: Annotated[int, typer.Option(help="at most this many nodes")] = 40,
+    out: Annotated[Path | None, typer.Option(help="also write the definition (.json or .yaml)")] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="store it in the registry")] = True,
+) -> None:
+    """Build a chain from the product graph, starting at PRODUCT(s)."""
+    import yaml
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from chainmatch.chains.builder import build_from_graph
+    from chainmatch.chains.corpus import corpus_view
+    from chainmatch.chains.errors import ChainError
+    from chainmatch.chains.store import import_chain
+    from chainmatch.db import session_scope
+    from models.chain import ChainFromGraph, ChainSource
+
+    engine = _db()
+    try:
+        request = ChainFromGraph.model_validate(
+            {
+                "id": chain_id,
+                "name": name,
+                "products": product,
+                "region": {"province": region} if region else None,
+                "upstream_depth": upstream_depth,
+                "downstream_depth": downstream_depth,
+                "subclass_depth": subclass_depth,
+                "max_nodes": max_nodes,
+            }
+        )
+        with Session(engine) as session:
+            definition = build_from_graph(corpus_view(session), request)
+    except ValidationError as exc:
+        raise _fail(
+            f"参数无效 (invalid options): {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2
+        ) from exc
+    except ChainError as exc:
+        raise _fail(str(exc), 1) from exc
+    segments: dict[str, int] = {}
+    for node in definition.nodes:
+        segments[node.segment.value] = segments.get(node.segment.value, 0) + 1
+    console.print(
+        f"{definition.name}（{definition.id}）：{len(definition.nodes)} 个环节 {segments}，{len(definition.edges)} 条边"
+    )
+    if out is not None:
+        data = definition.model_dump(mode="json", exclude_none=True)
+        text = (
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+            if out.suffix.lower() in (".yaml", ".yml")
+            else json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        )
+        out.write_text(text, encoding="utf-8")
+        console.print(f"已写入 {out}")
+    if save:
+        with session_scope(engine) as session:
+            outcome = import_chain(session, definition, source=ChainSource.GRAPH)
+        console.print(f"已保存 saved ({outcome})")
+
+
+@chains_app.command("weak-links")
+def chains_weak_links(
+    chain_id: Annotated[str, typer.Argument(help="chain id")],
+    region: Annotated[str | None, typer.Option(help="province; default: the chain's")] = None,
+    city: Annotated[str | None, typer.Option(help="optionally a city")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """Weak links of the chain in the region, weakest first, with the parts of each score."""
+    from sqlmodel import Session
+
+    from chainmatch.chains.assessment import assess
+    from chainmatch.chains.store import live_chain
+
+    engine = _db()
+    where = _region(engine, chain_id, region, city)
+    with Session(engine) as session:
+        result = assess(session, live_chain(session, chain_id), where, _operator())
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table(
+        title=f"{result.chain_name} · {where.province}{where.city or ''} 薄弱环节", title_justify="left"
+    )
+    for column in (
+        "#",
+        "环节",
+        "分段",
+        "薄弱度",
+        "构成 (缺口/集中/进口/风险/需求)",
+        "本地/省外/境外",
+        "研判发现",
+    ):
+        table.add_column(column, overflow="fold")
+    for lk in result.links:
+        parts = "/".join(f"{p.points:.0f}" for p in lk.parts) if lk.parts else "—"
+        table.add_row(
+            str(lk.rank or ""),
+            lk.name,
+            lk.segment.value,
+            f"{lk.score:.1f}" if lk.score is not None else "市场",
+            parts,
+            f"{lk.local_makers}/{lk.elsewhere_makers}/{lk.abroad_makers}",
+            "；".join(lk.flags[:3]),
+        )
+    console.print(table)
+    console.print(f"[dim]{result.method}[/dim]")
+
+
+@chains_app.command("gap-candidates")
+def chains_gap_candidates(
+    chain_id: Annotated[str, typer.Argument(help="chain id")],
+    region: Annotated[str | None, typer.Option(help="province; default: the chain's")] = None,
+    city: Annotated[str | None, typer.Option()] = None,
+    max_local: Annotated[int, typer.Option(help="at most this many local makers")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Upstream needs of each leader's products that the region (almost) cannot supply."""
+    from sqlmodel import Session
+
+    from chainmatch.chains.assessment import gap_candidates
+    from chainmatch.chains.store import live_chain
+
+    engine = _db()
+    where = _region(engine, chain_id, region, city)
+    with Session(engine) as session:
+        result = gap_candidates(
+            session, live_chain(session, chain_id), where, _operator(), max_local_makers=max_local
+        )
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    for group in result.leaders:
+        table = Table(title=f"{group.leader.name}（{group.leader.id}）", title_justify="left")
+        for column in ("上游需求", "用于", "本地", "省外", "境外", "已申报"):
+            table.add_column(column)
+        for c in group.candidates:
+            table.add_row(
+                c.need,
+                c.for_product,
+                str(c.local_makers),
+                str(c.elsewhere_makers),
+                str(c.abroad_makers),
+                "是" if c.declared else "否",
+            )
+        console.print(table)
+
+
+def report_cmd(
+    chain_id: Annotated[str, typer.Argument(help="chain id")],
+    region: Annotated[str | None, typer.Option(help="province; default: the chain's")] = None,
+    city: Annotated[str | None, typer.Option()] = None,
+    formats: Annotated[
+        str, typer.Option("--format", "-f", help="comma-separated: html,xlsx,csv,json")
+    ] = "html,xlsx,csv,json",
+    out: Annotated[Path, typer.Option(help="folder to write the files to")] = Path("."),
+    k: Annotated[int, typer.Option("-k", help="candidates per list per product")] = 5,
+    top: Annotated[int, typer.Option(help="weak links in the map, weakest first")] = 10,
+    min_score: Annotated[float, typer.Option(help="only links scoring at least this")] = 0.0,
+    products_per_link: Annotated[int, typer.Option(help="products queried per weak link")] = 3,
+) -> None:
+    """The chain investment map (招商图谱) for a region: weak links with investment targets and local
+    suppliers, as HTML (with the chain graph and charts), XLSX, CSV and JSON."""
+    from pydantic import ValidationError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from chainmatch.chains.errors import ChainError
+    from chainmatch.chains.render import ReportFormat, filename, render
+    from chainmatch.chains.report import build_report
+    from chainmatch.chains.schemas import ReportRequest
+    from chainmatch.indexing import IndexService
+    from chainmatch.settings import get_settings
+
+    try:
+        wanted = [ReportFormat(f.strip().lower()) for f in formats.split(",") if f.strip()]
+        request = ReportRequest(k=k, top=top, min_score=min_score, products_per_link=products_per_link)
+    except (ValueError, ValidationError) as exc:
+        raise _fail(f"参数无效 (invalid options): {exc}", 2) from exc
+    if not wanted:
+        raise _fail("请指定至少一种格式 --format html,xlsx,csv,json", 2)
+    engine = _db()
+    where = _region(engine, chain_id, region, city)
+    index = IndexService(get_settings(), engine)
+    index.start(progress=True)
+    with Progress(
+        TextColumn("[bold]招商图谱[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("评估薄弱环节…", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        try:
+            result = build_report(engine, index, chain_id, where, _operator(), request, progress=progress)
+        except ChainError as exc:
+            raise _fail(str(exc), 1) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt in wanted:
+        path = out / filename(result, fmt)
+        path.write_bytes(render(result, fmt))
+        console.print(f"已写入 {path}")
+    console.print(
+        f"{result.chain.name} · {where.province}{where.city or ''}: {len(result.investment_map)} 个薄弱环节入图"
+    )
+
+
+@outreach_app.command("list")
+def outreach_list(
+    chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
+    region: Annotated[str | None, typer.Option(help="only this province")] = None,
+) -> None:
+    """Tracked candidates with their stage."""
+    from sqlmodel import Session
+
+    from chainmatch.chains.outreach import list_records, publics
+    from chainmatch.chains.scope import resolve_region
+
+    where = resolve_region(_operator(), region) if region else None
+    table = Table("id", "region", "chain", "node", "product", "firm", "kind", "stage", "owner", "updated")
+    with Session(_db()) as session:
+        for r in publics(
+            session, list_records(session, _operator(), chain_id=chain, region=where, limit=100_000)
+        ):
+            table.add_row(
+                str(r.id),
+                f"{r.region_province}{r.region_city or ''}",
+                r.chain_id,
+                r.node_id,
+                r.product,
+                f"{r.firm_name} ({r.firm_id})",
+                r.kind.value,
+                r.stage_label,
+                r.owner or "",
+                f"{r.stage_changed_at:%Y-%m-%d}",
+            )
+    console.print(table)
+
+
+@outreach_app.command("export")
+def outreach_export(
+    out: Annotated[Path, typer.Option(help="file to write (.jsonl or .csv)")] = Path(
+        "outreach_feedback.jsonl"
+    ),
+    chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
+) -> None:
+    """Every stage change as a labelled (query, firm) pair: training data for the ranker."""
+    import csv
+
+    from sqlmodel import Session
+
+    from chainmatch.chains.outreach import feedback_rows
+    from models.outreach import FeedbackRow
+
+    with Session(_db()) as session:
+        rows = feedback_rows(session, _operator(), chain_id=chain)
+    if out.suffix.lower() == ".csv":
+        columns = list(FeedbackRow.model_fields)
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                data = row.model_dump(mode="json")
+                writer.writerow(["" if data[c] is None else data[c] for c in columns])
+    else:
+        out.write_text("".join(r.model_dump_json() + "\n" for r in rows), encoding="utf-8")
+    console.print(f"已导出 {len(rows)} 条反馈 → {out}")

@@ -1,0 +1,184 @@
+"""The chain investment map (招商图谱): every weak link of a chain in a region with, per product,
+its investment targets (outside the region) and local suppliers (inside), ranked by the engine.
+
+For each weak link (weakest first) the products queried are the items the region's leaders declared
+for it, then the node's products with the fewest local makers (those that can still be attracted
+first). The engine is reached through ``IndexService.searching()`` one query at a time, so index
+updates are never held up for a whole report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.schemas import MatchResult
+from chainmatch.chains.assessment import assess, gap_candidates, region_in
+from chainmatch.chains.corpus import corpus_view
+from chainmatch.chains.schemas import (
+    ChainReport,
+    MapEntry,
+    ProductCandidates,
+    ReportRequest,
+    WeakLink,
+    WeakLinkAssessment,
+)
+from chainmatch.chains.store import live_chain, to_public
+from chainmatch.indexing import IndexService
+from chainmatch.keys import Principal
+from chainmatch.matching import firm_filter
+from models.common import utcnow
+from recommender.corpus import MatchQuery, Region, Scope
+from recommender.text import normalize_key
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkQuery:
+    """One product of a weak link to find candidates for."""
+
+    product: str
+    for_product: str | None
+    description: str | None
+    declared: bool
+    exclude: tuple[str, ...]  # the leaders that declared it never appear among its candidates
+
+
+def link_queries(link: WeakLink, assessment: WeakLinkAssessment, limit: int) -> list[LinkQuery]:
+    """Declared items first (with their context), then the least locally supplied products."""
+    downstream_name: str | None = None
+    if link.upstream_of:
+        target = next((lk for lk in assessment.links if lk.node_id == link.upstream_of[0]), None)
+        if target is not None and target.products:
+            downstream_name = target.products[0]
+    out: dict[str, LinkQuery] = {}
+    for declaration in link.declared.declarations:
+        key = normalize_key(declaration.item)
+        if key in out:
+            previous = out[key]
+            out[key] = LinkQuery(
+                previous.product,
+                previous.for_product,
+                previous.description,
+                True,
+                tuple(sorted({*previous.exclude, declaration.leader_firm_id})),
+            )
+            continue
+        description = " ".join(x for x in (declaration.description, declaration.spec) if x) or None
+        out[key] = LinkQuery(
+            declaration.item,
+            declaration.for_product or downstream_name,
+            description,
+            True,
+            (declaration.leader_firm_id,),
+        )
+    supply = sorted(
+        link.supply,
+        key=lambda s: (
+            s.local_makers,
+            -(s.elsewhere_makers + s.abroad_makers),
+            link.products.index(s.product),
+        ),
+    )
+    for s in supply:
+        key = normalize_key(s.product)
+        if key not in out:
+            out[key] = LinkQuery(s.product, downstream_name, None, False, ())
+    return list(out.values())[:limit]
+
+
+def select_links(assessment: WeakLinkAssessment, top: int, min_score: float) -> list[WeakLink]:
+    return [lk for lk in assessment.links if lk.score is not None and lk.score >= min_score][:top]
+
+
+def candidates_for(
+    index: IndexService, region: Region, query: LinkQuery, k: int
+) -> tuple[list[MatchResult], list[MatchResult]]:
+    match_query = MatchQuery(
+        text=query.product,
+        description=query.description,
+        for_product=query.for_product,
+        region=region,
+        scope=Scope.ALL,
+        filters=firm_filter(None, exclude=list(query.exclude)),
+        k=k,
+    )
+    with index.searching() as engine:
+        targets, local = engine.recommend(match_query)
+    return [MatchResult.from_match(m) for m in targets], [MatchResult.from_match(m) for m in local]
+
+
+def link_candidates(
+    index: IndexService,
+    region: Region,
+    link: WeakLink,
+    assessment: WeakLinkAssessment,
+    *,
+    k: int,
+    products: int,
+) -> list[ProductCandidates]:
+    out = []
+    for query in link_queries(link, assessment, products):
+        targets, local = candidates_for(index, region, query, k)
+        out.append(
+            ProductCandidates(
+                product=query.product,
+                for_product=query.for_product,
+                declared=query.declared,
+                investment_targets=targets,
+                local_suppliers=local,
+            )
+        )
+    return out
+
+
+def build_report(
+    db: Engine,
+    index: IndexService,
+    chain_id: str,
+    region: Region,
+    principal: Principal,
+    request: ReportRequest,
+    *,
+    progress: Progress | None = None,
+) -> ChainReport:
+    """The whole investment map. ``progress(done, total, label)`` is called as links complete."""
+    with Session(db) as session:
+        chain = live_chain(session, chain_id)
+        view = corpus_view(session)
+        assessment = assess(session, chain, region, principal, view=view)
+        gaps = gap_candidates(session, chain, region, principal, view=view)
+        public = to_public(session, chain)
+    links = select_links(assessment, request.top, request.min_score)
+    total = len(links)
+    if progress:
+        progress(0, total, "评估完成，开始匹配候选企业 (assessed; matching candidates)")
+    entries: list[MapEntry] = []
+    for done, link in enumerate(links, start=1):
+        products = link_candidates(
+            index, region, link, assessment, k=request.k, products=request.products_per_link
+        )
+        entries.append(
+            MapEntry(
+                node_id=link.node_id, name=link.name, score=link.score, rank=link.rank, products=products
+            )
+        )
+        if progress:
+            progress(done, total, link.name)
+    logger.info("report for chain %s in %s: %d weak links", chain_id, region.province, total)
+    return ChainReport(
+        chain=public,
+        region=region_in(region),
+        generated_at=utcnow(),
+        k=request.k,
+        assessment=assessment,
+        investment_map=entries,
+        gap_candidates=gaps,
+    )

@@ -1,0 +1,691 @@
+"""The recommender engine: build / persist / update the indexes and answer weak-link queries.
+
+Pipeline of one query (see ``docs`` in the report for the design):
+
+1. channels score *entries* (capability products, firm profiles, description sentences):
+   char 1-2gram TF-IDF, BM25 over jieba words, dense encoder + FAISS;
+2. entry scores are max-pooled per firm (best entry, and best entry weighted by revenue share);
+3. the product graph adds exact-key and hierarchical matches (subclasses, parents) and the
+   leader product's context;
+4. a candidate pool (union of each channel's top firms plus every graph match) is featurised and
+   scored by the trained ranker (or the documented fusion fallback);
+5. hard filters and the region split are masks applied *before* the top-k cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import errors
+from .corpus import FirmDoc, FirmFilter, FirmMatch, MatchQuery, Product, Region, Relation, Scope
+from .entries import KIND_DESC, KIND_NAMES, KIND_PRODUCT, KIND_PROFILE, EntryBatch, capability_products
+from .explain import SME_SCALES, explain, is_specialised
+from .features import (
+    FIDX,
+    ChannelArrays,
+    GraphMatch,
+    GraphMatches,
+    aggregate_channel,
+    empty_channel,
+    feature_matrix,
+)
+from .graph import ProductGraph
+from .lexical import SparseLexicalIndex
+from .ranker import RERANK_POOL, FusionRanker, Ranker, load_ranker, prefilter
+from .text import WordSegmenter, normalize_key, normalize_text, part_ngrams
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+ALL_CHANNELS = ("tfidf", "bm25", "dense", "graph")
+CHANNEL_BITS = {"tfidf": 1, "bm25": 2, "dense": 4, "graph": 8}
+LEXICAL_TOP = 20_000  # best entries a lexical channel passes on (bounds latency at scale)
+
+
+@dataclass
+class EngineConfig:
+    encoder: str = "static"  # "static" = corpus-fitted default; else a sentence-transformers name/path
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
+    ranker_path: Path | None = (
+        None  # None = shipped artifact in recommender/artifacts if present, else fusion
+    )
+    ann_threshold: int = 200_000  # entries above which the approximate FAISS index is used
+    candidate_pool: int = 300
+    max_k: int = 100
+    rerank_pool: int = RERANK_POOL  # candidates (best by fusion) the trained ranker scores
+    # --- additions (all optional) ---
+    channels: tuple[str, ...] = ALL_CHANNELS  # subset of ALL_CHANNELS, for ablations
+    use_ranker: bool = True  # False = always the fusion fallback
+    sme_boost: float = 0.04  # score bonus (0..1 scale) for SMEs / 专精特新 among local suppliers
+    static_dim: int = 128  # dimension of the corpus-fitted static encoder
+    device: str = "cpu"
+
+
+def _firm_to_json(f: FirmDoc) -> dict[str, Any]:
+    d = asdict(f)
+    d["products"] = [[p.name, p.share] for p in f.products]
+    return d
+
+
+def _firm_from_json(d: dict[str, Any]) -> FirmDoc:
+    return FirmDoc(
+        id=d["id"],
+        name=d["name"],
+        fullname=d.get("fullname"),
+        province=d.get("province"),
+        city=d.get("city"),
+        country=d.get("country", "中国"),
+        industry=tuple(d.get("industry", ())),
+        products=tuple(Product(n, s) for n, s in d.get("products", ())),
+        tags=tuple(d.get("tags", ())),
+        scale=d.get("scale", "unknown"),
+        description=d.get("description"),
+    )
+
+
+@dataclass
+class _QueryScores:
+    tfidf: ChannelArrays
+    bm25: ChannelArrays
+    dense: ChannelArrays
+    graph: GraphMatches
+    item: str
+
+
+@dataclass
+class _FirmAttrs:
+    """Columnar firm attributes for vectorised filtering (rebuilt lazily after updates)."""
+
+    alive: np.ndarray
+    province: np.ndarray
+    city: np.ndarray
+    china: np.ndarray
+    scale: np.ndarray
+    boost: np.ndarray
+    codes: dict[str, int] = field(default_factory=dict)
+
+
+class Recommender:
+    """See the module docstring. Build with :meth:`build`, or :meth:`load` a saved one."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.manifest: dict[str, Any] = {}
+        self._firms: list[FirmDoc | None] = []
+        self._row_of: dict[str, int] = {}
+        self._e_firm = np.zeros(0, dtype=np.int64)
+        self._e_kind = np.zeros(0, dtype=np.int8)
+        self._e_share = np.zeros(0, dtype=np.float32)
+        self._e_alive = np.zeros(0, dtype=bool)
+        self._e_text: list[str] = []
+        self._key_index: dict[str, dict[int, tuple[str, float | None]]] = {}
+        self._n_caps: list[int] = []
+        self._n_caps_np: np.ndarray | None = None
+        self._attrs: _FirmAttrs | None = None
+        self._tags: dict[str, set[int]] = {}
+        self.graph = ProductGraph()
+        self.segmenter: WordSegmenter | None = None
+        self.tfidf: SparseLexicalIndex | None = None
+        self.bm25: SparseLexicalIndex | None = None
+        self.dense: Any = None  # recommender.dense.DenseChannel when the dense channel is on
+        self.ranker: Ranker = load_ranker(config.ranker_path) if config.use_ranker else FusionRanker()
+
+    # =========================================================================== building
+    @classmethod
+    def build(
+        cls,
+        firms: Iterable[FirmDoc],
+        relations: Iterable[Relation],
+        config: EngineConfig,
+        *,
+        progress: bool = False,
+    ) -> Recommender:
+        t0 = time.perf_counter()
+        self = cls(config)
+        unknown = set(config.channels) - set(ALL_CHANNELS)
+        if unknown:
+            raise ValueError(f"unknown channels {sorted(unknown)}")
+        self.graph = ProductGraph(relations)
+        batch = EntryBatch()
+        uniq: dict[str, FirmDoc] = {}
+        for f in firms:
+            uniq[f.id] = f  # a later record of the same id wins, as with upsert
+        it: Iterable[FirmDoc] = uniq.values()
+        if progress:
+            from tqdm import tqdm
+
+            it = tqdm(it, total=len(uniq), desc="firms", unit="firm")
+        for f in it:
+            row, caps = self._new_row(f)
+            batch.add_firm(f, row, caps)
+        rows, kinds, shares = batch.arrays()
+        self._e_firm, self._e_kind, self._e_share = rows, kinds, shares
+        self._e_alive = np.ones(len(rows), dtype=bool)
+        self._e_text = list(batch.texts)
+        self.segmenter = WordSegmenter(sorted(self._key_index))
+        self.tfidf = SparseLexicalIndex(part_ngrams, "tfidf")
+        self.bm25 = SparseLexicalIndex(self.segmenter.part, "bm25")
+        groups = (kinds == KIND_PROFILE).astype(np.int64) + 2 * (kinds == KIND_DESC)
+        t1 = time.perf_counter()
+        self.tfidf.fit(self._e_text, groups)
+        self.bm25.fit(self._e_text, groups)
+        t2 = time.perf_counter()
+        if "dense" in config.channels:
+            from .dense import DenseChannel
+
+            self.dense = DenseChannel.build(self, config, progress=progress)
+        t3 = time.perf_counter()
+        self.manifest = {
+            "format": FORMAT_VERSION,
+            "n_firms": self.n_firms,
+            "n_entries": int(self._e_alive.sum()),
+            "encoder": config.encoder if self.dense is not None else None,
+            "channels": list(config.channels),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus_tag": None,
+            "build_seconds": {
+                "entries": round(t1 - t0, 3),
+                "lexical": round(t2 - t1, 3),
+                "dense": round(t3 - t2, 3),
+            },
+        }
+        log.info("built index: %d firms, %d entries in %.1fs", self.n_firms, len(rows), t3 - t0)
+        return self
+
+    def _new_row(self, f: FirmDoc) -> tuple[int, list[tuple[str, str, float | None]]]:
+        row = len(self._firms)
+        self._firms.append(f)
+        self._row_of[f.id] = row
+        caps = capability_products(f)
+        self._n_caps.append(len(caps))
+        for key, name, share in caps:
+            self._key_index.setdefault(key, {})[row] = (name, share)
+        for t in f.tags:
+            self._tags.setdefault(t, set()).add(row)
+        self._attrs = None
+        return row, caps
+
+    def _drop_row(self, row: int) -> None:
+        f = self._firms[row]
+        if f is None:
+            return
+        for key, _, _ in capability_products(f):
+            d = self._key_index.get(key)
+            if d is not None:
+                d.pop(row, None)
+                if not d:
+                    del self._key_index[key]
+        for t in f.tags:
+            self._tags.get(t, set()).discard(row)
+        self._firms[row] = None
+        del self._row_of[f.id]
+        self._attrs = None
+
+    # =========================================================================== updates
+    def upsert_firms(self, firms: Sequence[FirmDoc]) -> None:
+        """Adds new firms and replaces existing ones (all their entries are re-indexed)."""
+        if not firms:
+            return
+        latest: dict[str, FirmDoc] = {f.id: f for f in firms}
+        old_rows = [self._row_of[i] for i in latest if i in self._row_of]
+        self._remove_rows(old_rows)
+        batch = EntryBatch()
+        for f in latest.values():
+            row, caps = self._new_row(f)
+            batch.add_firm(f, row, caps)
+        if self.segmenter is not None:
+            self.segmenter.add_words([name for f in latest.values() for _, name, _ in capability_products(f)])
+        rows, kinds, shares = batch.arrays()
+        start = len(self._e_firm)
+        self._e_firm = np.concatenate([self._e_firm, rows])
+        self._e_kind = np.concatenate([self._e_kind, kinds])
+        self._e_share = np.concatenate([self._e_share, shares])
+        self._e_alive = np.concatenate([self._e_alive, np.ones(len(rows), dtype=bool)])
+        self._e_text.extend(batch.texts)
+        groups = (kinds == KIND_PROFILE).astype(np.int64) + 2 * (kinds == KIND_DESC)
+        assert self.tfidf is not None and self.bm25 is not None
+        self.tfidf.add(batch.texts, groups)
+        self.bm25.add(batch.texts, groups)
+        if self.dense is not None:
+            self.dense.add(batch.texts, np.arange(start, start + len(rows), dtype=np.int64))
+        self._touch()
+
+    def remove_firms(self, firm_ids: Iterable[str]) -> None:
+        rows = [self._row_of[i] for i in firm_ids if i in self._row_of]
+        self._remove_rows(rows)
+        self._touch()
+
+    def _remove_rows(self, rows: list[int]) -> None:
+        if not rows:
+            return
+        dead = np.flatnonzero(np.isin(self._e_firm, np.asarray(rows, dtype=np.int64)) & self._e_alive)
+        self._e_alive[dead] = False
+        if self.dense is not None:
+            self.dense.remove(dead)
+        for r in rows:
+            self._drop_row(r)
+
+    def _touch(self) -> None:
+        self.manifest["n_firms"] = self.n_firms
+        self.manifest["n_entries"] = int(self._e_alive.sum())
+        self.manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    # =========================================================================== accessors
+    def get_firm(self, firm_id: str) -> FirmDoc | None:
+        row = self._row_of.get(firm_id)
+        return None if row is None else self._firms[row]
+
+    @property
+    def n_firms(self) -> int:
+        return len(self._row_of)
+
+    @property
+    def n_entries(self) -> int:
+        return int(self._e_alive.sum())
+
+    def firms(self) -> Iterable[FirmDoc]:
+        return (f for f in self._firms if f is not None)
+
+    # =========================================================================== querying
+    def _validate(self, query: MatchQuery) -> tuple[str, int]:
+        text = normalize_text(query.text)
+        if not text:
+            raise errors.InvalidQuery("query text is empty / 查询的产品名称为空")
+        if query.k < 1:
+            raise errors.InvalidQuery(f"k must be >= 1, got {query.k}")
+        return text, min(query.k, self.config.max_k)
+
+    def match(self, query: MatchQuery) -> list[FirmMatch]:
+        """Top-k firms for ``query`` within ``query.scope`` of ``query.region``, filters applied."""
+        text, k = self._validate(query)
+        if query.scope is not Scope.ALL and query.region is None:
+            raise errors.RegionRequired(f"scope {query.scope.value!r} needs query.region")
+        scores = self._score(text, query)
+        mask = self._mask(query, query.scope)
+        return self._rank(scores, mask, k, query, boost_smes=query.scope is Scope.INSIDE)
+
+    def recommend(self, query: MatchQuery) -> tuple[list[FirmMatch], list[FirmMatch]]:
+        """(investment_targets outside the region, local_suppliers inside it), k each."""
+        text, k = self._validate(query)
+        if query.region is None:
+            raise errors.RegionRequired("recommend() needs query.region / 需要指定本地区域")
+        scores = self._score(text, query)
+        outside = self._rank(scores, self._mask(query, Scope.OUTSIDE), k, query, boost_smes=False)
+        inside = self._rank(scores, self._mask(query, Scope.INSIDE), k, query, boost_smes=True)
+        return outside, inside
+
+    # ----------------------------------------------------------------------------------
+    def _firm_attrs(self) -> _FirmAttrs:
+        if self._attrs is not None and len(self._attrs.alive) == len(self._firms):
+            return self._attrs
+        codes: dict[str, int] = {}
+        n = len(self._firms)
+        alive = np.zeros(n, dtype=bool)
+        prov = np.full(n, -1, dtype=np.int32)
+        city = np.full(n, -1, dtype=np.int32)
+        china = np.zeros(n, dtype=bool)
+        scale = np.full(n, -1, dtype=np.int32)
+        boost = np.zeros(n, dtype=np.float32)
+        for i, f in enumerate(self._firms):
+            if f is None:
+                continue
+            alive[i] = True
+            if f.province:
+                prov[i] = codes.setdefault("p:" + f.province, len(codes))
+            if f.city:
+                city[i] = codes.setdefault("c:" + f.city, len(codes))
+            china[i] = f.country == "中国"
+            scale[i] = codes.setdefault("s:" + f.scale, len(codes))
+            boost[i] = 1.0 if is_specialised(f) else 0.5 if f.scale in SME_SCALES else 0.0
+        self._attrs = _FirmAttrs(alive, prov, city, china, scale, boost, codes)
+        return self._attrs
+
+    def _n_caps_array(self) -> np.ndarray:
+        if self._n_caps_np is None or len(self._n_caps_np) != len(self._n_caps):
+            self._n_caps_np = np.asarray(self._n_caps, dtype=np.float32)
+        return self._n_caps_np
+
+    def _mask(self, query: MatchQuery, scope: Scope) -> np.ndarray:
+        a = self._firm_attrs()
+        mask = a.alive.copy()
+        if scope is not Scope.ALL and query.region is not None:
+            inside = self._inside(query.region, a)
+            mask &= inside if scope is Scope.INSIDE else ~inside
+        flt: FirmFilter = query.filters
+        if flt.provinces_include:
+            codes = [a.codes.get("p:" + p, -2) for p in flt.provinces_include]
+            mask &= np.isin(a.province, codes) & a.china
+        if flt.provinces_exclude:
+            codes = [a.codes.get("p:" + p, -2) for p in flt.provinces_exclude]
+            mask &= ~(np.isin(a.province, codes) & a.china)
+        if flt.scales:
+            codes = [a.codes.get("s:" + s, -2) for s in flt.scales]
+            mask &= np.isin(a.scale, codes)
+        if flt.tags_any:
+            tagged = np.zeros(len(mask), dtype=bool)
+            for t in flt.tags_any:
+                rows = self._tags.get(t)
+                if rows:
+                    tagged[list(rows)] = True
+            mask &= tagged
+        excluded = set(flt.exclude_firm_ids)
+        if query.leader_firm_id:
+            excluded.add(query.leader_firm_id)
+        for fid in excluded:
+            row = self._row_of.get(fid)
+            if row is not None:
+                mask[row] = False
+        return mask
+
+    @staticmethod
+    def _inside(region: Region, a: _FirmAttrs) -> np.ndarray:
+        pc = a.codes.get("p:" + region.province, -2)
+        inside = a.china & (a.province == pc)
+        if region.city is not None:
+            inside &= a.city == a.codes.get("c:" + region.city, -2)
+        return inside
+
+    def _channel(self, name: str, text: str) -> ChannelArrays:
+        n = len(self._firms)
+        if name not in self.config.channels:
+            return empty_channel(n)
+        if name == "dense":
+            if self.dense is None:
+                return empty_channel(n)
+            ids, vals = self.dense.search(text, self.config.candidate_pool * 2)
+        else:
+            index = self.tfidf if name == "tfidf" else self.bm25
+            assert index is not None
+            ids, vals = index.score(text, top=LEXICAL_TOP)
+            if name == "bm25" and len(vals):
+                vals = vals / max(index.self_score(text), 1e-6)
+        if len(ids):
+            keep = self._e_alive[ids]
+            ids, vals = ids[keep], vals[keep].astype(np.float32)
+        return aggregate_channel(ids, vals, self._e_firm, self._e_kind, self._e_share, n, KIND_PROFILE)
+
+    def _graph_matches(self, text: str, for_product: str | None) -> GraphMatches:
+        gm = GraphMatches()
+        key = normalize_key(text)
+        gm.item_known = key in self.graph or key in self._key_index
+        if "graph" not in self.config.channels:
+            return gm
+        name = normalize_text(text)
+        for row, (pname, share) in self._key_index.get(key, {}).items():
+            gm.add(row, GraphMatch(pname, share, "exact", 0, (name,)))
+        for e in self.graph.expand(key):
+            for row, (pname, share) in self._key_index.get(e.key, {}).items():
+                gm.add(row, GraphMatch(pname, share, e.via, e.depth, (name, *e.path[1:-1], pname)))
+        if for_product:
+            fkey = normalize_key(for_product)
+            for mkey in self.graph.siblings_in(fkey):
+                if mkey == key:
+                    continue
+                for row, (pname, share) in self._key_index.get(mkey, {}).items():
+                    gm.add(row, GraphMatch(pname, share, "context", 1, ()))
+        return gm
+
+    def _score(self, text: str, query: MatchQuery) -> _QueryScores:
+        full = text if not query.description else f"{text} {normalize_text(query.description)}"
+        return _QueryScores(
+            tfidf=self._channel("tfidf", text),
+            bm25=self._channel("bm25", full),
+            dense=self._channel("dense", text),
+            graph=self._graph_matches(text, query.for_product),
+            item=text,
+        )
+
+    def _candidates(
+        self, s: _QueryScores, mask: np.ndarray, *, with_sources: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Union of each channel's top ``candidate_pool`` firms and every graph match.
+
+        With ``with_sources`` also a bit mask per candidate of the channels that nominated it
+        (``CHANNEL_BITS``), used by the ablation benches.
+        """
+        pool = self.config.candidate_pool
+        picked: list[np.ndarray] = []
+        bits: list[int] = []
+        for name, ch in (("tfidf", s.tfidf), ("bm25", s.bm25), ("dense", s.dense)):
+            for arr in (ch.cap_w, ch.prof):
+                m = np.where(mask, arr, 0.0)
+                nz = np.count_nonzero(m)
+                if nz == 0:
+                    continue
+                if nz <= pool:
+                    picked.append(np.flatnonzero(m))
+                else:
+                    idx = np.argpartition(-m, pool)[:pool]
+                    picked.append(idx[m[idx] > 0])
+                bits.append(CHANNEL_BITS[name])
+        g = [r for r in s.graph.by_row if mask[r] and any(m.via != "context" for m in s.graph.by_row[r])]
+        if g:
+            picked.append(np.asarray(g, dtype=np.int64))
+            bits.append(CHANNEL_BITS["graph"])
+        if not picked:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64) if with_sources else None
+        rows = np.unique(np.concatenate(picked))
+        if not with_sources:
+            return rows, None
+        src = np.zeros(len(rows), dtype=np.int64)
+        for p, b in zip(picked, bits, strict=True):
+            src[np.searchsorted(rows, p)] |= b
+        return rows, src
+
+    def query_features(
+        self, query: MatchQuery, *, scope: Scope | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Candidate firm ids, their feature matrix and the channels that nominated each
+        (bits of ``CHANNEL_BITS``) — for training and benches."""
+        text, _ = self._validate(query)
+        s = self._score(text, query)
+        mask = self._mask(query, scope if scope is not None else query.scope)
+        rows, src = self._candidates(s, mask, with_sources=True)
+        assert src is not None
+        X = feature_matrix(rows, s.tfidf, s.bm25, s.dense, s.graph, self._n_caps_array())
+        ids = [self._firms[int(r)].id for r in rows]  # type: ignore[union-attr]
+        return ids, X, src
+
+    def product_makers(self, product: str) -> dict[str, float | None]:
+        """Firms listing ``product`` (same normalised key) with its revenue share."""
+        rows = self._key_index.get(normalize_key(product), {})
+        return {self._firms[r].id: share for r, (_, share) in rows.items()}  # type: ignore[union-attr]
+
+    def _rank(
+        self, s: _QueryScores, mask: np.ndarray, k: int, query: MatchQuery, *, boost_smes: bool
+    ) -> list[FirmMatch]:
+        rows, _ = self._candidates(s, mask)
+        if not len(rows):
+            return []
+        X = feature_matrix(rows, s.tfidf, s.bm25, s.dense, s.graph, self._n_caps_array())
+        if not isinstance(self.ranker, FusionRanker):
+            keep = prefilter(X, self.config.rerank_pool)
+            rows, X = rows[keep], X[keep]
+        score = np.clip(self.ranker.predict(X) / 2.0, 0.0, 1.0)
+        final = score.copy()
+        if boost_smes and self.config.sme_boost > 0:
+            final += self.config.sme_boost * self._firm_attrs().boost[rows]
+        order = np.lexsort((rows, -final))[:k]
+        out: list[FirmMatch] = []
+        for i in order.tolist():
+            row = int(rows[i])
+            firm = self._firms[row]
+            assert firm is not None
+            out.append(self._explain(firm, row, s, X[i], float(score[i]), query))
+        return out
+
+    def _explain(
+        self, firm: FirmDoc, row: int, s: _QueryScores, x: np.ndarray, score: float, query: MatchQuery
+    ) -> FirmMatch:
+        similar: list[tuple[str, float | None, float, str]] = []
+        for ch, sim in ((s.tfidf, float(s.tfidf.cap[row])), (s.dense, float(s.dense.cap[row]))):
+            e = int(ch.best_entry[row])
+            if e >= 0 and sim >= 0.35:
+                share = float(self._e_share[e])
+                kind = KIND_NAMES[int(self._e_kind[e])]
+                similar.append((self._e_text[e], None if np.isnan(share) else share, sim, kind))
+        matched, reasons = explain(
+            firm, s.item, s.graph.by_row.get(row, []), similar, query.region, query.for_product
+        )
+        channel_scores = {
+            "tfidf": round(float(x[FIDX["tfidf_cap"]]), 4),
+            "bm25": round(float(x[FIDX["bm25_cap"]]), 4),
+            "dense": round(float(x[FIDX["dense_cap"]]), 4),
+            "profile_tfidf": round(float(x[FIDX["tfidf_prof"]]), 4),
+            "graph": float(
+                1.0
+                if x[FIDX["exact"]]
+                else 0.75
+                if x[FIDX["sub1"]]
+                else 0.5
+                if x[FIDX["sub2"]]
+                else 0.25
+                if x[FIDX["parent"]]
+                else 0.0
+            ),
+            "ranker": round(score, 4),
+        }
+        return FirmMatch(
+            firm=firm,
+            score=round(score, 6),
+            matched_products=matched,
+            channel_scores=channel_scores,
+            reasons=reasons,
+        )
+
+    # =========================================================================== persistence
+    def save(self, directory: Path) -> None:
+        """Atomically (temp dir + fsync + rename) writes the whole index with a manifest.json."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+        try:
+            os.chmod(tmp, 0o755)
+            self._write(tmp)
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    with open(p, "rb") as fh:
+                        os.fsync(fh.fileno())
+            old = None
+            if directory.exists():
+                old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
+                os.rename(directory, old)
+            os.rename(tmp, directory)
+            _fsync_dir(directory.parent)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _write(self, d: Path) -> None:
+        with open(d / "firms.jsonl", "w", encoding="utf-8") as fh:
+            for f in self._firms:
+                fh.write(json.dumps(None if f is None else _firm_to_json(f), ensure_ascii=False) + "\n")
+        np.savez(
+            d / "entries.npz", firm=self._e_firm, kind=self._e_kind, share=self._e_share, alive=self._e_alive
+        )
+        (d / "entry_texts.json").write_text(json.dumps(self._e_text, ensure_ascii=False), encoding="utf-8")
+        (d / "graph.json").write_text(json.dumps(self.graph.to_state(), ensure_ascii=False), encoding="utf-8")
+        for name, index in (("tfidf", self.tfidf), ("bm25", self.bm25)):
+            assert index is not None
+            arrays, meta = index.state()
+            np.savez(d / f"lex_{name}.npz", **arrays)  # type: ignore[arg-type]
+            (d / f"lex_{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        assert self.segmenter is not None
+        (d / "user_words.json").write_text(
+            json.dumps(self.segmenter.user_words, ensure_ascii=False), encoding="utf-8"
+        )
+        if self.dense is not None:
+            self.dense.save(d / "dense")
+        manifest = dict(self.manifest)
+        manifest.update(
+            format=FORMAT_VERSION,
+            n_firms=self.n_firms,
+            n_entries=self.n_entries,
+            n_rows=len(self._firms),
+            n_entry_rows=len(self._e_firm),
+            dense=self.dense is not None,
+            saved_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        (d / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, config: EngineConfig) -> Recommender:
+        directory = Path(directory)
+        mpath = directory / "manifest.json"
+        if not mpath.is_file():
+            raise errors.IndexNotFound(f"no index at {directory}")
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT_VERSION:
+                raise errors.IndexCorrupt(f"unsupported index format {manifest.get('format')!r}")
+            self = cls(config)
+            self.manifest = manifest
+            with open(directory / "firms.jsonl", encoding="utf-8") as fh:
+                for line in fh:
+                    d = json.loads(line)
+                    if d is None:
+                        self._firms.append(None)
+                        self._n_caps.append(0)
+                    else:
+                        self._new_row(_firm_from_json(d))
+            with np.load(directory / "entries.npz") as z:
+                self._e_firm, self._e_kind = z["firm"], z["kind"]
+                self._e_share, self._e_alive = z["share"], z["alive"]
+            self._e_text = json.loads((directory / "entry_texts.json").read_text(encoding="utf-8"))
+            self.graph = ProductGraph.from_state(json.loads((directory / "graph.json").read_text("utf-8")))
+            self.segmenter = WordSegmenter(json.loads((directory / "user_words.json").read_text("utf-8")))
+            lex: dict[str, SparseLexicalIndex] = {}
+            for name, analyzer in (("tfidf", part_ngrams), ("bm25", self.segmenter.part)):
+                with np.load(directory / f"lex_{name}.npz") as z:
+                    arrays = {k: z[k] for k in z.files}
+                meta = json.loads((directory / f"lex_{name}.json").read_text("utf-8"))
+                lex[name] = SparseLexicalIndex.from_state(analyzer, arrays, meta)
+            self.tfidf, self.bm25 = lex["tfidf"], lex["bm25"]
+            n_entries = len(self._e_firm)
+            if not (
+                len(self._e_kind)
+                == len(self._e_share)
+                == len(self._e_alive)
+                == len(self._e_text)
+                == n_entries
+                and self.tfidf.n_rows == n_entries
+                and self.bm25.n_rows == n_entries
+                and len(self._firms) == manifest.get("n_rows", len(self._firms))
+            ):
+                raise errors.IndexCorrupt("index files disagree in size")
+            if manifest.get("dense"):
+                from .dense import DenseChannel
+
+                self.dense = DenseChannel.load(directory / "dense", config, self._e_text)
+            return self
+        except errors.RecommenderError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            raise errors.IndexCorrupt(f"cannot read index at {directory}: {exc}") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+__all__ = ["KIND_PRODUCT", "EngineConfig", "Recommender"]

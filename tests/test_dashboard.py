@@ -1,0 +1,200 @@
+"""The dashboard over real HTTP (no browser): login and sessions, cookie flags, CSRF, who sees what.
+The browser walk-through is tests/test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from chainmatch.db import make_engine, session_scope
+from chainmatch.keys import create_key, revoke_key
+from models.apikey import Role
+from tests.conftest import Keys, LiveServer
+from tests.test_chains import CHAIN_ID, start_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
+    server, keys = start_world(tmp_path_factory, "dashboard")
+    with server:
+        yield server, keys
+
+
+def browser(world: tuple[LiveServer, Keys]) -> httpx.Client:
+    server, _ = world
+    return httpx.Client(base_url=server.url, follow_redirects=False, timeout=60)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(c: httpx.Client, key: str, next_url: str = "/") -> httpx.Response:
+    form = c.get("/login", params={"next": next_url})
+    assert form.status_code == 200
+    return c.post("/login", data={"api_key": key, "csrf": csrf_of(form.text), "next": next_url})
+
+
+def test_pages_need_a_login_and_the_cookie_holds_no_key(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        first = c.get(f"/chains/{CHAIN_ID}")
+        assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
+        wrong = login(c, "cm_nope_nope")
+        assert wrong.status_code == 401 and "API 密钥无效" in wrong.text
+        assert "cm_session" not in c.cookies
+        ok = login(c, keys.bureau_gd, f"/chains/{CHAIN_ID}")
+        assert ok.status_code == 303 and ok.headers["location"] == f"/chains/{CHAIN_ID}"
+        cookie = next(h for h in ok.headers.get_list("set-cookie") if h.startswith("cm_session="))
+        assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/" in cookie
+        token = cookie.split(";")[0].split("=", 1)[1]
+        assert keys.bureau_gd not in cookie and keys.bureau_gd.split("_")[2] not in token
+        page = c.get(f"/chains/{CHAIN_ID}")
+        assert page.status_code == 200 and "薄弱环节" in page.text and "<svg" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert keys.bureau_gd not in page.text
+        # logout ends the session on the server: the old cookie is useless afterwards
+        out = c.post("/logout", data={"csrf": csrf_of(page.text)})
+        assert out.status_code == 303
+        c.cookies.set("cm_session", token)
+        assert c.get("/").status_code == 303
+
+
+def test_login_form_needs_its_token_and_next_stays_on_site(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        forged = c.post("/login", data={"api_key": keys.bureau_gd, "csrf": "forged", "next": "/"})
+        assert forged.status_code == 400 and "cm_session" not in c.cookies
+        away = login(c, keys.bureau_gd, "//evil.example/x")
+        assert away.status_code == 303 and away.headers["location"] == "/"
+
+
+def test_forms_need_the_session_csrf_token(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        login(c, keys.bureau_gd)
+        link = c.get(f"/chains/{CHAIN_ID}/links/cryo")
+        assert link.status_code == 200
+        form = re.search(
+            r'<form method="post" action="/outreach" class="shortlist-form">(.*?)</form>', link.text, re.S
+        )
+        assert form, "no shortlist form"
+        fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form.group(1)))
+        assert c.post("/outreach", data=fields | {"csrf": "wrong"}).status_code == 403
+        done = c.post("/outreach", data=fields)
+        assert done.status_code == 303 and "kind=ok" in done.headers["location"]
+        again = c.get(f"/chains/{CHAIN_ID}/links/cryo")
+        assert "在招商跟踪中查看" in again.text
+        board = c.get("/pipeline")
+        assert f'data-firm="{fields["firm_id"]}"' in board.text
+        record_id = re.search(r'id="record-(\d+)"', board.text).group(1)  # type: ignore[union-attr]
+        move = {"csrf": csrf_of(board.text), "stage": "declined", "reason": "", "next": "/pipeline"}
+        rejected = c.post(f"/outreach/{record_id}/stage", data=move)
+        assert rejected.status_code == 303 and "kind=error" in rejected.headers["location"]
+        moved = c.post(f"/outreach/{record_id}/stage", data=move | {"stage": "contacted"})
+        assert moved.status_code == 303 and "kind=ok" in moved.headers["location"]
+        assert c.post(f"/outreach/{record_id}/stage", data=move | {"csrf": "x"}).status_code == 403
+
+
+def test_revoking_the_key_ends_the_session(world) -> None:  # type: ignore[no-untyped-def]
+    server, _ = world
+    db = make_engine(server.settings)
+    with session_scope(db) as session:
+        key, plaintext = create_key(session, Role.BUREAU, province="广东省", label="临时")
+        key_id = key.id
+    with browser(world) as c:
+        login(c, plaintext)
+        home = c.get("/")
+        assert home.status_code == 200 and "临时" in home.text
+        with session_scope(db) as session:
+            revoke_key(session, str(key_id))
+        assert c.get("/").status_code == 303
+    db.dispose()
+
+
+def test_each_role_sees_only_its_own(world) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import SAMPLE_DIR
+
+    _, keys = world
+    lists = json.loads((SAMPLE_DIR / "gap_lists.json").read_text(encoding="utf-8"))
+    title_of = {gl["leader_firm_id"]: gl["title"] for gl in lists}
+    with browser(world) as c:
+        login(c, keys.leader_a)
+        home = c.get("/")
+        assert home.status_code == 200 and title_of[keys.leader_a_firm] in home.text
+        assert title_of[keys.leader_b_firm] not in home.text
+        assert c.get(f"/chains/{CHAIN_ID}").status_code == 403
+        assert c.get("/pipeline").status_code == 403
+    with browser(world) as c:
+        login(c, keys.bureau_js)
+        own = c.get(f"/chains/{CHAIN_ID}")
+        assert own.status_code == 200 and "江苏省" in own.text
+        assert not any(title[:4] in own.text for title in title_of.values())  # no leader's declared data
+        other = c.get(f"/chains/{CHAIN_ID}", params={"region": "广东省"})
+        assert other.status_code == 403
+        assert c.get("/chains/no-such-chain").status_code == 404
+    with browser(world) as c:
+        login(c, keys.admin)
+        assert "全部产业链" in c.get("/pipeline").text
+        page = c.get(f"/chains/{CHAIN_ID}", params={"region": "广东省"})
+        assert page.status_code == 200 and "链主申报" in page.text
+
+
+def test_static_files_and_downloads(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        assert c.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
+        assert c.get("/static/..%2F..%2Fchainmatch%2Fsettings.py").status_code == 404
+        assert c.get("/static/nothing.js").status_code == 404
+        login(c, keys.bureau_gd)
+        html = c.get(f"/chains/{CHAIN_ID}/report.html", params={"top": 2, "k": 2})
+        xlsx = c.get(f"/chains/{CHAIN_ID}/report.xlsx", params={"top": 2, "k": 2})
+        assert (
+            html.status_code == 200
+            and "attachment" in html.headers["content-disposition"]
+            and "<svg" in html.text
+        )
+        assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_market_nodes_and_admin_regions(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        login(c, keys.admin)
+        home = c.get("/")
+        assert home.status_code == 200 and 'name="region"' in home.text  # admin picks a region per chain
+        market = c.get(f"/chains/{CHAIN_ID}/links/medical", params={"region": "广东省"})
+        assert (
+            market.status_code == 200
+            and "下游应用市场" in market.text
+            and "shortlist-form" not in market.text
+        )
+        missing = c.get(f"/chains/{CHAIN_ID}/links/no-such-node", params={"region": "广东省"})
+        assert missing.status_code == 404 and "no-such-node" in missing.text
+        unknown = c.get(f"/chains/{CHAIN_ID}", params={"region": "火星"})
+        assert unknown.status_code == 422 and "未知省份" in unknown.text
+        js = c.get(f"/chains/{CHAIN_ID}", params={"region": "江苏省"})
+        assert js.status_code == 200 and "精密仪器设备 · 江苏省" in js.text
+
+
+def test_a_province_bureau_narrows_to_a_city(world) -> None:  # type: ignore[no-untyped-def]
+    _, keys = world
+    with browser(world) as c:
+        login(c, keys.bureau_gd)
+        province = c.get(f"/chains/{CHAIN_ID}")
+        city = c.get(f"/chains/{CHAIN_ID}", params={"city": "深圳"})
+    assert 'id="region-form"' in province.text
+    assert city.status_code == 200 and "精密仪器设备 · 广东省深圳市" in city.text
+
+    def local_makers(html: str) -> int:
+        return sum(int(m) for m in re.findall(r'<td class="nowrap">(\d+) / \d+ / \d+</td>', html))
+
+    # Shenzhen makes fewer of the chain's products than all of Guangdong; the rest count as elsewhere
+    assert 0 < local_makers(city.text) < local_makers(province.text)

@@ -1,0 +1,162 @@
+"""Unit behaviour of the engine's parts: lexical index, graph, vector index, encoder, ranker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.corpus import Relation, RelationKind
+from recommender.encoders import fit_static_encoder, load_encoder
+from recommender.features import FEATURE_NAMES, FIDX, N_FEATURES
+from recommender.graph import ProductGraph
+from recommender.lexical import SparseLexicalIndex
+from recommender.ranker import FusionRanker, TreeRanker, load_ranker, prefilter
+from recommender.text import WordSegmenter, char_ngrams, part_ngrams
+from recommender.vector_index import FaissIndex, make_index
+
+TEXTS = ["分子泵", "涡轮分子泵", "真空泵", "离心泵", "纸包装容器", "电容器", "中科真空 通用设备 分子泵 真空计"]
+GROUPS = np.array([0, 0, 0, 0, 0, 0, 1])
+
+
+def test_char_ngrams_never_span_parts_and_keep_latin_runs() -> None:
+    assert char_ngrams("IGBT 模块") == ["i", "g", "b", "t", "ig", "gb", "bt", "igbt", "模", "块", "模块"]
+    assert "t模" not in char_ngrams("IGBT 模块")
+
+
+def test_word_segmenter_uses_the_user_dictionary() -> None:
+    seg = WordSegmenter(["涡轮分子泵"])
+    toks = seg("涡轮分子泵 MLCC")
+    assert "涡轮分子泵" in toks and "分子" in toks and "mlcc" in toks
+
+
+def test_tfidf_scores_are_cosines_with_exact_match_first() -> None:
+    idx = SparseLexicalIndex(part_ngrams, "tfidf")
+    idx.fit(TEXTS, GROUPS)
+    rows, vals = idx.score("分子泵")
+    best = dict(zip(rows.tolist(), vals.tolist(), strict=True))
+    assert best[0] == pytest.approx(1.0, abs=1e-5)
+    assert best[0] > best[1] > best[2] > 0  # 涡轮分子泵 shares more than 真空泵
+    assert 4 not in best and 5 not in best  # nothing in common
+    rows, _ = idx.score("分子泵", top=2)
+    assert len(rows) == 2
+
+
+def test_bm25_add_grows_vocabulary_and_rows() -> None:
+    seg = WordSegmenter(["分子泵"])
+    idx = SparseLexicalIndex(seg.part, "bm25")
+    idx.fit(TEXTS, GROUPS)
+    assert idx.score("石墨电极")[0].size == 0
+    idx.add(["石墨电极"], np.array([0]))
+    rows, vals = idx.score("石墨电极")
+    assert rows.tolist() == [len(TEXTS)] and vals[0] > 0
+    assert idx.self_score("石墨电极") >= vals[0]
+    arrays, meta = idx.state()
+    again = SparseLexicalIndex.from_state(seg.part, arrays, meta)
+    r2, v2 = again.score("分子泵")
+    r1, v1 = idx.score("分子泵")
+    assert dict(zip(r1.tolist(), v1.tolist(), strict=True)) == pytest.approx(
+        dict(zip(r2.tolist(), v2.tolist(), strict=True))
+    )
+
+
+def test_graph_expansion_paths() -> None:
+    g = ProductGraph(
+        [
+            Relation("真空泵", RelationKind.SUBCLASS, "分子泵"),
+            Relation("分子泵", RelationKind.SUBCLASS, "涡轮分子泵"),
+            Relation("泵", RelationKind.SUBCLASS, "真空泵"),
+            Relation("光刻机", RelationKind.UPSTREAM_MATERIAL, "真空泵"),
+        ]
+    )
+    exp = {e.key: e for e in g.expand("真空泵")}
+    assert exp["分子泵"].via == "subclass" and exp["分子泵"].depth == 1
+    assert exp["涡轮分子泵"].depth == 2 and exp["涡轮分子泵"].path == ("真空泵", "分子泵", "涡轮分子泵")
+    assert exp["泵"].via == "parent"
+    assert g.is_material_of("真空泵", "光刻机")
+    again = ProductGraph.from_state(g.to_state())
+    assert {e.key for e in again.expand("真空泵")} == set(exp)
+
+
+def test_flat_and_ivf_indexes_agree_and_support_removal(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(4000, dtype=np.int64) * 3
+    flat = make_index(x, ids, ann_threshold=10_000)
+    ivf = make_index(x, ids, ann_threshold=1_000)
+    assert flat.kind == "flat" and ivf.kind == "ivf"
+    ivf.nprobe = ivf.index.nlist  # exhaustive: must equal exact search
+    for q in x[:20]:
+        a, _ = flat.search(q, 10)
+        b, _ = ivf.search(q, 10)
+        assert set(a.tolist()) == set(b.tolist())
+    flat.remove(ids[:1])
+    got, _ = flat.search(x[0], 5)
+    assert 0 not in got.tolist()
+    flat.save(tmp_path / "f.faiss")
+    assert FaissIndex.load(tmp_path / "f.faiss").ntotal == 3999
+
+
+def test_static_encoder_is_a_sentence_transformers_model(tmp_path: Path) -> None:
+    graph = ProductGraph([Relation("真空泵", RelationKind.SUBCLASS, "分子泵")])
+    enc = fit_static_encoder(TEXTS[:6], [TEXTS[:3], TEXTS[3:6]], graph, dim=16)
+    v = enc.encode_passages(["分子泵", "涡轮分子泵", "电容器"])
+    assert v.shape == (3, 16)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2])
+    enc.save(tmp_path / "enc")
+    again = load_encoder(str(tmp_path / "enc"), None, None)
+    assert np.allclose(again.encode_passages(["分子泵"]), v[:1], atol=1e-6)
+    assert not np.any(enc.encode_queries(["§§"]))  # unknown tokens: zero vector, not noise
+
+
+def test_tree_ranker_matches_sklearn_and_roundtrips(tmp_path: Path) -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from recommender.training import to_tree_ranker
+
+    rng = np.random.default_rng(0)
+    X = rng.random((600, N_FEATURES)).astype(np.float32)
+    X[:, FIDX["exact"]] = rng.random(600) > 0.7
+    y = 2 * X[:, FIDX["exact"]] + X[:, FIDX["tfidf_cap"]]
+    model = HistGradientBoostingRegressor(max_iter=40, max_depth=3, random_state=0).fit(X, y)
+    ranker = to_tree_ranker(model, prior_weight=0.0)
+    assert np.allclose(ranker.predict(X), model.predict(X), atol=1e-5)
+    assert np.allclose(ranker.predict_trees(X), ranker._predict_walk(X), atol=1e-6)
+    ranker.save(tmp_path / "r.npz")
+    again = TreeRanker.load(tmp_path / "r.npz")
+    assert np.allclose(again.predict(X), ranker.predict(X))
+    blended = to_tree_ranker(model, prior_weight=0.3)
+    expected = (model.predict(X) + 0.3 * FusionRanker().predict(X)) / 1.3
+    assert np.allclose(blended.predict(X), expected, atol=1e-5)
+
+
+def test_missing_ranker_falls_back_to_fusion(tmp_path: Path) -> None:
+    assert isinstance(load_ranker(tmp_path / "none.npz"), FusionRanker)
+    (tmp_path / "bad.npz").write_bytes(b"x")
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    assert isinstance(load_ranker(tmp_path / "bad.npz"), FusionRanker)
+
+
+def test_shipped_ranker_uses_the_current_features() -> None:
+    ranker = load_ranker(None)
+    assert isinstance(ranker, TreeRanker), "recommender/artifacts/ranker.npz missing or stale"
+    assert ranker.provenance["cv"]["metrics"]["full"]["ndcg@10"] >= 0.93  # type: ignore[index]
+    x = np.zeros((2, N_FEATURES), dtype=np.float32)
+    x[0, FIDX["exact"]] = 1.0
+    x[0, FIDX["exact_share"]] = 0.6
+    x[0, FIDX["tfidf_cap"]] = x[0, FIDX["tfidf_cap_w"]] = 1.0
+    x[:, FIDX["item_known"]] = x[:, FIDX["graph_q"]] = 1.0
+    x[1, FIDX["tfidf_cap"]] = 0.3
+    s = ranker.predict(x)
+    assert s[0] > s[1]
+    assert len(FEATURE_NAMES) == N_FEATURES
+
+
+def test_prefilter_keeps_the_fusion_best() -> None:
+    X = np.zeros((10, N_FEATURES), dtype=np.float32)
+    X[:, FIDX["tfidf_cap"]] = np.arange(10) / 10
+    assert prefilter(X, 3).tolist() == [7, 8, 9]
+    assert prefilter(X, 20).tolist() == list(range(10))
