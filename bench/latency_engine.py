@@ -22,6 +22,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +37,22 @@ from recommender.corpus import FirmDoc, MatchQuery, Region
 from recommender.engine import EngineConfig, Recommender
 
 
-def single_thread() -> Any:
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """BLAS, torch and FAISS on one thread for the block (restored after)."""
     import faiss
     import torch
     from threadpoolctl import threadpool_limits
 
+    torch_before, faiss_before = torch.get_num_threads(), faiss.omp_get_max_threads()
     torch.set_num_threads(1)
     faiss.omp_set_num_threads(1)
-    return threadpool_limits(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(torch_before)
+        faiss.omp_set_num_threads(faiss_before)
 
 
 def percentiles(xs: list[float]) -> dict[str, float]:
@@ -73,32 +83,48 @@ def time_queries(rec: Recommender, items: list[tuple[str, str | None]], method: 
 
 
 def ann_recall(rec: Recommender, texts: list[str], k: int = 10) -> dict[str, Any]:
+    """Recall@k of the dense index's search against exact inner product over the same vectors
+    (the index holds one vector per distinct entry text; ids are text ids)."""
     import faiss
 
     dense = rec.dense
     if dense is None:
         return {"index": None}
-    ids = np.flatnonzero(rec._e_alive)
-    from recommender.dense import encode_unique
-
-    vecs = encode_unique(dense.encoder, [rec._e_text[i] for i in ids.tolist()])
+    by_id = sorted(dense.text_ids.items(), key=lambda kv: kv[1])
+    vecs = dense._encode(dense.encoder, [t for t, _ in by_id])
     exact = faiss.IndexFlatIP(vecs.shape[1])
     exact.add(vecs)
-    hits = 0
-    total = 0
+    hits = total = 0
     t_ann = []
     for text in texts:
         q = dense.encoder.encode_queries([text])
+        if not np.any(q):
+            continue
         _, e_idx = exact.search(q, k)
-        truth = set(ids[e_idx[0][e_idx[0] >= 0]].tolist())
+        truth = set(e_idx[0][e_idx[0] >= 0].tolist())
         t = time.perf_counter()
         got, _ = dense.index.search(q[0], k)
         t_ann.append(time.perf_counter() - t)
         hits += len(truth.intersection(got.tolist()))
         total += len(truth)
+    sweep = {}
+    if dense.index.kind != "flat":
+        default = dense.index.search_effort
+        qs = [dense.encoder.encode_queries([t]) for t in texts]
+        qs = [q for q in qs if np.any(q)]
+        truths = [set(exact.search(q, k)[1][0].tolist()) for q in qs]
+        for effort in (16, 32, 64, 128, 256):
+            dense.index.search_effort = effort
+            h = sum(
+                len(tr.intersection(dense.index.search(q[0], k)[0].tolist()))
+                for q, tr in zip(qs, truths, strict=True)
+            )
+            sweep[effort] = round(h / max(sum(len(tr) for tr in truths), 1), 4)
+        dense.index.search_effort = default
     return {
         "index": dense.index.kind,
-        "nprobe": dense.index.nprobe,
+        "search_effort (efSearch / nprobe)": dense.index.search_effort,
+        "recall@10_by_effort": sweep,
         "vectors": dense.index.ntotal,
         "recall@10": round(hits / max(total, 1), 4),
         "search": percentiles(t_ann),

@@ -62,7 +62,8 @@ class EngineConfig:
     ranker_path: Path | None = (
         None  # None = shipped artifact in recommender/artifacts if present, else fusion
     )
-    ann_threshold: int = 200_000  # entries above which the approximate FAISS index is used
+    # vectors (distinct entry texts) above which FAISS HNSW replaces exact search
+    ann_threshold: int = 200_000
     candidate_pool: int = 300
     max_k: int = 100
     rerank_pool: int = RERANK_POOL  # candidates (best by fusion) the trained ranker scores
@@ -215,7 +216,6 @@ class Recommender:
             self._key_index.setdefault(key, {})[row] = (name, share)
         for t in f.tags:
             self._tags.setdefault(t, set()).add(row)
-        self._attrs = None
         return row, caps
 
     def _drop_row(self, row: int) -> None:
@@ -232,7 +232,8 @@ class Recommender:
             self._tags.get(t, set()).discard(row)
         self._firms[row] = None
         del self._row_of[f.id]
-        self._attrs = None
+        if self._attrs is not None and row < len(self._attrs.alive):
+            self._attrs.alive[row] = False
 
     # =========================================================================== updates
     def upsert_firms(self, firms: Sequence[FirmDoc]) -> None:
@@ -243,11 +244,13 @@ class Recommender:
         old_rows = [self._row_of[i] for i in latest if i in self._row_of]
         self._remove_rows(old_rows)
         batch = EntryBatch()
+        new_words: list[str] = []
         for f in latest.values():
             row, caps = self._new_row(f)
             batch.add_firm(f, row, caps)
+            new_words.extend(name for _, name, _ in caps)
         if self.segmenter is not None:
-            self.segmenter.add_words([name for f in latest.values() for _, name, _ in capability_products(f)])
+            self.segmenter.add_words(new_words)
         rows, kinds, shares = batch.arrays()
         start = len(self._e_firm)
         self._e_firm = np.concatenate([self._e_firm, rows])
@@ -329,17 +332,22 @@ class Recommender:
 
     # ----------------------------------------------------------------------------------
     def _firm_attrs(self) -> _FirmAttrs:
-        if self._attrs is not None and len(self._attrs.alive) == len(self._firms):
-            return self._attrs
-        codes: dict[str, int] = {}
+        """Columnar attributes, extended incrementally for rows added since the last call."""
+        a = self._attrs
+        start = 0 if a is None else len(a.alive)
         n = len(self._firms)
-        alive = np.zeros(n, dtype=bool)
-        prov = np.full(n, -1, dtype=np.int32)
-        city = np.full(n, -1, dtype=np.int32)
-        china = np.zeros(n, dtype=bool)
-        scale = np.full(n, -1, dtype=np.int32)
-        boost = np.zeros(n, dtype=np.float32)
-        for i, f in enumerate(self._firms):
+        if a is not None and start == n:
+            return a
+        codes: dict[str, int] = {} if a is None else a.codes
+        m = n - start
+        alive = np.zeros(m, dtype=bool)
+        prov = np.full(m, -1, dtype=np.int32)
+        city = np.full(m, -1, dtype=np.int32)
+        china = np.zeros(m, dtype=bool)
+        scale = np.full(m, -1, dtype=np.int32)
+        boost = np.zeros(m, dtype=np.float32)
+        for i in range(m):
+            f = self._firms[start + i]
             if f is None:
                 continue
             alive[i] = True
@@ -350,7 +358,18 @@ class Recommender:
             china[i] = f.country == "中国"
             scale[i] = codes.setdefault("s:" + f.scale, len(codes))
             boost[i] = 1.0 if is_specialised(f) else 0.5 if f.scale in SME_SCALES else 0.0
-        self._attrs = _FirmAttrs(alive, prov, city, china, scale, boost, codes)
+        if a is None:
+            self._attrs = _FirmAttrs(alive, prov, city, china, scale, boost, codes)
+        else:
+            self._attrs = _FirmAttrs(
+                np.concatenate([a.alive, alive]),
+                np.concatenate([a.province, prov]),
+                np.concatenate([a.city, city]),
+                np.concatenate([a.china, china]),
+                np.concatenate([a.scale, scale]),
+                np.concatenate([a.boost, boost]),
+                codes,
+            )
         return self._attrs
 
     def _n_caps_array(self) -> np.ndarray:

@@ -6,8 +6,8 @@ query terms' columns only; no Python loop over documents.
 
 Incremental updates: :meth:`add` appends a delta segment (vocabulary grows, document
 frequencies are updated); :meth:`remove` only masks rows (the engine keeps the alive mask), so
-document frequencies of removed rows linger until the next :meth:`compact` — a small, documented
-drift in IDF that a rebuild removes.
+document frequencies of removed rows linger until the next rebuild — a small, documented drift
+in IDF.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
+
+from .text import split_parts
 
 Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
 
@@ -50,7 +52,7 @@ class SparseLexicalIndex:
         self.n_docs = 0  # documents counted in df
         self.avgdl: dict[int, float] = {}
         self.base: sp.csc_matrix = sp.csc_matrix((0, 0), dtype=np.float32)
-        self.deltas: list[sp.csr_matrix] = []
+        self.deltas: list[sp.csc_matrix] = []
         self.n_rows = 0
 
     # ----------------------------------------------------------------------------- building
@@ -65,7 +67,7 @@ class SparseLexicalIndex:
         rows: list[int] = []
         cols: list[int] = []
         for i, text in enumerate(texts):
-            for part in text.split():
+            for part in split_parts(text):
                 rows.append(i)
                 cols.append(part_ids.setdefault(part, len(part_ids)))
         A = sp.csr_matrix(
@@ -147,7 +149,7 @@ class SparseLexicalIndex:
         if not len(texts):
             return
         m = self._matrix(texts, groups, update_avgdl=not self.avgdl)
-        self.deltas.append(m)
+        self.deltas.append(sp.csc_matrix(m))  # column slices at query time
         self.n_rows += m.shape[0]
         if sum(d.shape[0] for d in self.deltas) > max(50_000, self.base.shape[0] // 5):
             self._merge_deltas()
@@ -170,7 +172,7 @@ class SparseLexicalIndex:
     # ----------------------------------------------------------------------------- querying
     def _analyze(self, text: str) -> list[str]:
         out: list[str] = []
-        for part in text.split():
+        for part in split_parts(text):
             out.extend(self.analyzer(part))
         return out
 

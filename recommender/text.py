@@ -62,9 +62,13 @@ def cached_key(value: str) -> str:
     return normalize_key(value)
 
 
+_PART_SPLIT_RE = re.compile(r"[\s、，,；;：:。（）()\[\]【】/|]+")
+
+
 def split_parts(text: str) -> list[str]:
-    """White-space separated parts (a profile is its parts joined by spaces)."""
-    return text.split()
+    """Parts separated by white space or list punctuation (a profile is its parts joined by
+    spaces; a description clause by clause), so that each distinct part is analysed once."""
+    return [p for p in _PART_SPLIT_RE.split(text) if p]
 
 
 @lru_cache(maxsize=1 << 18)
@@ -129,7 +133,8 @@ class WordSegmenter:
                 self._tok.add_word(key)
                 self.user_words.append(key)
                 known.add(key)
-        self._cache.clear()
+        # The memo is kept: parts indexed before keep the tokens they were indexed with (a
+        # rebuild re-tokenises everything with the full dictionary); new parts see new words.
 
     def part(self, part: str) -> list[str]:
         """Tokens of one part (no white space inside), memoised."""

@@ -3,11 +3,12 @@
 Every gap is featurised under four *regimes*, so that one model learns to rank whatever the
 product graph knows about the item:
 
-* ``full`` — the gap as given;
-* ``nograph`` — as if the item were unknown to the product graph and to every product list
-  (no exact / hierarchy features): only the text channels can find makers;
+* ``full`` — the gap as given, engine built with the relations;
 * ``hidden`` — firms that list the item verbatim are removed from the corpus view (and from
   the qrels): only makers of narrower products remain relevant;
+* ``nograph`` — engine built WITHOUT the relations (the static encoder does not see them
+  either): an item the product graph does not know; only firms listing the item verbatim
+  still give the exact-match feature;
 * ``hidden_nograph`` — both.
 
 Cross-validation is :class:`~sklearn.model_selection.GroupKFold` grouped by the item's
@@ -31,7 +32,7 @@ import numpy as np
 
 from .corpus import FirmDoc, FirmFilter, MatchQuery, Relation
 from .features import FEATURE_NAMES, FIDX
-from .ranker import RERANK_POOL, FusionRanker, Ranker, TreeRanker, prefilter
+from .ranker import RERANK_POOL, FusionRanker, TreeRanker, prefilter
 from .text import normalize_key
 
 log = logging.getLogger(__name__)
@@ -330,6 +331,8 @@ def train_ranker(
         "sklearn": sklearn.__version__,
         "params": {**DEFAULT_PARAMS, **(params or {})},
         "negatives": {"top_by_fusion": NEGATIVES_TOP, "random": NEGATIVES_RANDOM},
+        "rerank_pool": RERANK_POOL,
+        "prior_weight": PRIOR_WEIGHT,
         "regimes": list(REGIMES),
         "cv": {"scheme": f"GroupKFold(n_splits={n_splits}) grouped by item", "metrics": metrics},
         "fusion_metrics": fusion_metrics,
@@ -352,10 +355,6 @@ def train_ranker(
     ranker.save(out_dir / "ranker.npz")
     log.info("trained ranker: CV %s", metrics)
     return report
-
-
-def fusion_ranker() -> Ranker:
-    return FusionRanker()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,7 +16,10 @@ from recommender.products import clean_products, is_capability
 from recommender.ranker import DEFAULT_RANKER_PATH
 from recommender.training import ndcg_at, recall_at
 
-DATA = Path(os.environ.get("CHAINMATCH_CHAINKG_DIR") or Path(__file__).resolve().parents[1].parent / "shared/datasets/chainkg")
+DATA = Path(
+    os.environ.get("CHAINMATCH_CHAINKG_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared/datasets/chainkg"
+)
 
 pytestmark = [
     pytest.mark.chainkg,
@@ -33,8 +36,17 @@ def _firms() -> list[FirmDoc]:
     out = []
     for d in _raw_firms():
         products, _ = clean_products(d["products"])
-        out.append(FirmDoc(id=d["id"], name=d["name"], province=d.get("province"), city=d.get("city"),
-                           industry=tuple(d["industry"]), products=tuple(products), tags=tuple(d["tags"])))
+        out.append(
+            FirmDoc(
+                id=d["id"],
+                name=d["name"],
+                province=d.get("province"),
+                city=d.get("city"),
+                industry=tuple(d["industry"]),
+                products=tuple(products),
+                tags=tuple(d["tags"]),
+            )
+        )
     return out
 
 
@@ -53,7 +65,9 @@ def test_clean_products_on_real_messy_records() -> None:
 @pytest.fixture(scope="module")
 def engine() -> Recommender:
     with open(DATA / "product_relations.jsonl", encoding="utf-8") as fh:
-        relations = [Relation(d["product"], RelationKind(d["relation"]), d["target"]) for d in map(json.loads, fh)]
+        relations = [
+            Relation(d["product"], RelationKind(d["relation"]), d["target"]) for d in map(json.loads, fh)
+        ]
     return Recommender.build(_firms(), relations, EngineConfig())
 
 
@@ -63,7 +77,9 @@ def test_dev_gaps_sample(engine: Recommender) -> None:
     sample = random.Random(0).sample(gaps, 80)
     nd, rc = [], []
     for g in sample:
-        res = engine.match(MatchQuery(text=g["item"], for_product=g["leader_product"], leader_firm_id=g["leader_id"], k=50))
+        res = engine.match(
+            MatchQuery(text=g["item"], for_product=g["leader_product"], leader_firm_id=g["leader_id"], k=50)
+        )
         ranked = [m.firm.id for m in res]
         assert g["leader_id"] not in ranked
         nd.append(ndcg_at(ranked, g["qrels"]))

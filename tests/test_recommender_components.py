@@ -16,7 +16,15 @@ from recommender.ranker import FusionRanker, TreeRanker, load_ranker, prefilter
 from recommender.text import WordSegmenter, char_ngrams, part_ngrams
 from recommender.vector_index import FaissIndex, make_index
 
-TEXTS = ["分子泵", "涡轮分子泵", "真空泵", "离心泵", "纸包装容器", "电容器", "中科真空 通用设备 分子泵 真空计"]
+TEXTS = [
+    "分子泵",
+    "涡轮分子泵",
+    "真空泵",
+    "离心泵",
+    "纸包装容器",
+    "电容器",
+    "中科真空 通用设备 分子泵 真空计",
+]
 GROUPS = np.array([0, 0, 0, 0, 0, 0, 1])
 
 
@@ -85,13 +93,25 @@ def test_flat_and_ivf_indexes_agree_and_support_removal(tmp_path: Path) -> None:
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     ids = np.arange(4000, dtype=np.int64) * 3
     flat = make_index(x, ids, ann_threshold=10_000)
-    ivf = make_index(x, ids, ann_threshold=1_000)
+    ivf = FaissIndex.ivf(x, 32)
+    ivf.add(x, ids)
     assert flat.kind == "flat" and ivf.kind == "ivf"
-    ivf.nprobe = ivf.index.nlist  # exhaustive: must equal exact search
-    for q in x[:20]:
+    ivf.search_effort = ivf.index.nlist  # type: ignore[attr-defined]  # exhaustive: must equal exact search
+    seq = np.arange(4000, dtype=np.int64)
+    hnsw = make_index(x, seq, ann_threshold=1_000)
+    assert hnsw.kind == "hnsw"
+    hits = 0
+    for q in x[:50]:
         a, _ = flat.search(q, 10)
         b, _ = ivf.search(q, 10)
         assert set(a.tolist()) == set(b.tolist())
+        c, _ = hnsw.search(q, 10)
+        hits += len(set((a // 3).tolist()) & set(c.tolist()))
+    assert hits / 500 >= 0.95
+    with pytest.raises(ValueError):
+        hnsw.add(x[:2], np.array([0, 1]))  # hnsw ids are positions
+    hnsw.save(tmp_path / "h.faiss")
+    assert FaissIndex.load(tmp_path / "h.faiss").kind == "hnsw"
     flat.remove(ids[:1])
     got, _ = flat.search(x[0], 5)
     assert 0 not in got.tolist()

@@ -171,8 +171,8 @@ def test_sme_boost_breaks_ties_among_local_suppliers_but_not_against_clearly_bet
     assert ids(loc)[:2] == ["A6", "A7"]
     # two equally relevant firms: the SME goes first among local suppliers
     twins = [
-        firm("T1", "大厂", [("液压缸", 0.5)], "江苏省", scale="large"),
-        firm("T2", "小厂", [("液压缸", 0.5)], "江苏省", scale="small"),
+        firm("T1", "液压厂", [("液压缸", 0.5)], "江苏省", scale="large"),
+        firm("T2", "液压厂", [("液压缸", 0.5)], "江苏省", scale="small"),
     ]
     r = Recommender.build(twins + FIRMS, RELATIONS, EngineConfig(channels=("tfidf", "bm25", "graph")))
     _, loc = r.recommend(MatchQuery(text="液压缸", region=Region("江苏省"), k=3))
@@ -266,3 +266,19 @@ def test_unknown_item_falls_back_to_text_similarity(rec: Recommender) -> None:
     res = rec.match(MatchQuery(text="高真空分子泵组", k=3))
     assert res and res[0].firm.id in {"A1", "A8", "A3", "A2"}
     assert res[0].matched_products and res[0].matched_products[0].via == "similar"
+
+
+def test_opt_in_sentence_transformers_encoder_by_path_with_prompts(rec: Recommender, tmp_path: Path) -> None:
+    # any sentence-transformers model directory works as EngineConfig.encoder (here: the fitted one)
+    assert rec.dense is not None
+    rec.dense.encoder.save(tmp_path / "model")
+    cfg = EngineConfig(encoder=str(tmp_path / "model"), query_prompt="查询：", passage_prompt="产品：")
+    r = Recommender.build(FIRMS, RELATIONS, cfg)
+    assert r.manifest["encoder"] == str(tmp_path / "model")
+    assert r.dense is not None and r.dense.encoder.query_prompt == "查询："
+    assert set(ids(r.match(MatchQuery(text="分子泵", k=2)))) == {"A1", "A8"}
+    r.save(tmp_path / "idx")
+    again = Recommender.load(tmp_path / "idx", cfg)
+    assert ids(again.match(MatchQuery(text="包装容器", k=3))) == ids(
+        r.match(MatchQuery(text="包装容器", k=3))
+    )
