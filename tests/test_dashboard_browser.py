@@ -147,19 +147,35 @@ def test_bureau_walkthrough(world: tuple[LiveServer, Keys], driver: Any, tmp_pat
     screenshot(chrome, tmp_path, "dashboard-weak-link.png", height=2000)
 
     # shortlist the two top investment targets and the top local supplier
-    picked = []
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    picked: list[str] = []
+    pages: list[Any] = []
+
+    def shortlist_next(selector: str) -> str | None:
+        # Re-read the list on every try: shortlisting posts a form and reloads the page, and an
+        # element found before a reload is gone from the document (Chromium raises; wait_for retries).
+        for candidate in chrome.find_elements(By.CSS_SELECTOR, selector):
+            firm = candidate.get_attribute("data-firm")
+            buttons = candidate.find_elements(By.CSS_SELECTOR, "button.shortlist")
+            if firm and firm not in picked and buttons:
+                pages.append(chrome.find_element(By.TAG_NAME, "html"))
+                buttons[0].click()
+                return str(firm)
+        return None
+
     for selector in (".list-target .candidate", ".list-target .candidate", ".list-local .candidate"):
-        candidate = next(
-            c
-            for c in chrome.find_elements(By.CSS_SELECTOR, selector)
-            if c.find_elements(By.CSS_SELECTOR, "button.shortlist")
+        picked.append(
+            wait_for(lambda selector=selector: shortlist_next(selector), what=f"a {selector} to shortlist")
         )
-        picked.append(candidate.get_attribute("data-firm"))
-        candidate.find_element(By.CSS_SELECTOR, "button.shortlist").click()
-        flash = wait_for(lambda: chrome.find_element(By.ID, "flash"), what="the confirmation")
-        assert "加入跟踪" in flash.text
-    firm_id, second, local = picked
+        wait_for(
+            lambda: (
+                staleness_of(pages[-1])(chrome) and "加入跟踪" in chrome.find_element(By.ID, "flash").text
+            ),
+            what="the confirmation after the reload",
+        )
     assert len(set(picked)) == 3
+    firm_id, second, local = picked
 
     # the pipeline: contacted, then declined with a reason (the reason field appears for declined)
     chrome.get(f"{server.url}/pipeline")
