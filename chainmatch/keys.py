@@ -12,8 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
+from chainmatch.db import writer
 from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import ApiKey, Role
 from models.common import utcnow
@@ -98,12 +100,16 @@ def authenticate(session: Session, presented: str) -> Principal | None:
     last = key.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
-    if last is None or now - last > _LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.add(key)
-        session.commit()
     assert key.id is not None
-    return Principal(key.id, Role(key.role), key.province, key.city, key.firm_id)
+    principal = Principal(key.id, Role(key.role), key.province, key.city, key.firm_id)
+    if last is None or now - last > _LAST_USED_RESOLUTION:
+        # End the read transaction, then stamp the key as a writer: upgrading a read transaction
+        # to a write one deadlocks on SQLite under concurrent writers ("database is locked").
+        session.rollback()
+        with Session(writer(session.get_bind())) as stamp:  # type: ignore[arg-type]
+            stamp.exec(update(ApiKey).where(col(ApiKey.id) == principal.key_id).values(last_used_at=now))
+            stamp.commit()
+    return principal
 
 
 def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey | None:
