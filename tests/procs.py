@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import _free_port
+from tests.conftest import _free_port, fresh_database_url
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
 
@@ -101,3 +102,21 @@ def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
     if result.returncode != 0:
         raise AssertionError(f"chainmatch {args} failed: {result.stderr[-2000:]}")
     return result.stdout
+
+
+def seeded_registry(
+    tmp_path: Path, rng: random.Random, n: int
+) -> tuple[Path, dict[str, str], list[dict[str, object]], str]:
+    """A data dir (and PostgreSQL database when testing on it) with ``n`` imported firms and an
+    admin key: (data_dir, env, seed records, key)."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    db_url = fresh_database_url()
+    env = {"CHAINMATCH_DATABASE_URL": db_url} if db_url else {}
+    seed = [firm_record(i, rng=rng, tag="SEED") for i in range(n)]
+    (tmp_path / "seed.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8"
+    )
+    cli(data_dir, "import", "firms", str(tmp_path / "seed.jsonl"), env=env)
+    key = cli(data_dir, "keys", "create", "--role", "admin", env=env).strip().splitlines()[-1]
+    return data_dir, env, seed, key

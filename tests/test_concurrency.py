@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from pathlib import Path
@@ -10,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import fresh_database_url
-from tests.procs import ServerProcess, cli, firm_record, unique_product
+from tests.procs import ServerProcess, firm_record, seeded_registry, unique_product
 
 WORKERS = 3
 WRITERS = 3
@@ -20,17 +18,8 @@ BATCHES_PER_WRITER = 8
 
 @pytest.mark.slow
 def test_workers_write_and_read_concurrently_and_never_serve_a_stale_index(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    db_url = fresh_database_url()
-    env = {"CHAINMATCH_DATABASE_URL": db_url} if db_url else {}
     rng = random.Random(7)
-    seed = [firm_record(n, rng=rng, tag="SEED") for n in range(200)]
-    (tmp_path / "seed.jsonl").write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8"
-    )
-    cli(data_dir, "import", "firms", str(tmp_path / "seed.jsonl"), env=env)
-    key = cli(data_dir, "keys", "create", "--role", "admin", env=env).strip().splitlines()[-1]
+    data_dir, env, seed, key = seeded_registry(tmp_path, rng, 200)
     server = ServerProcess(data_dir, workers=WORKERS, env=env).start()
     failures: list[str] = []
     stale: list[str] = []

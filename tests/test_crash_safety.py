@@ -3,7 +3,6 @@ deleted firms never come back, re-sent batches create no duplicates."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -12,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import fresh_database_url
-from tests.procs import ServerProcess, cli, firm_record, unique_product
+from tests.procs import ServerProcess, firm_record, seeded_registry, unique_product
 
 ROUNDS = 20
 
@@ -31,17 +29,8 @@ def all_firm_ids(client: httpx.Client) -> list[str]:
 
 @pytest.mark.slow
 def test_kill_9_during_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    db_url = fresh_database_url()
-    env = {"CHAINMATCH_DATABASE_URL": db_url} if db_url else {}
     rng = random.Random(20261127)
-    seed = [firm_record(n, rng=rng, tag="SEED") for n in range(150)]
-    (tmp_path / "seed.jsonl").write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in seed), encoding="utf-8"
-    )
-    cli(data_dir, "import", "firms", str(tmp_path / "seed.jsonl"), env=env)
-    key = cli(data_dir, "keys", "create", "--role", "admin", env=env).strip().splitlines()[-1]
+    data_dir, env, seed, key = seeded_registry(tmp_path, rng, 150)
     headers = {"X-API-Key": key}
 
     acknowledged: dict[str, dict[str, object]] = {r["id"]: r for r in seed}  # type: ignore[misc]
