@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.audit import ReadAudit
 from api.ratelimit import RateLimiter
 from chainmatch.db import writer
 from chainmatch.gaplists import get_visible
@@ -120,12 +121,29 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what}不存在 (not found)")
 
 
-def get_visible_gap_list(list_id: GapListId, principal: PrincipalDep, session: SessionDep) -> GapList:
+def get_read_audit(db: DbDep, principal: PrincipalDep) -> ReadAudit:
+    return ReadAudit(db, principal)
+
+
+ReadAuditDep = Annotated[ReadAudit, Depends(get_read_audit)]
+
+
+def _visible_gap_list(session: Session, principal: Principal, list_id: str) -> GapList:
     """The gap list if the caller may see it; 404 otherwise (whether or not it exists)."""
     gap_list = get_visible(session, principal, list_id)
     if gap_list is None:
         raise _not_found("清单")
     return gap_list
+
+
+def get_visible_gap_list(list_id: GapListId, principal: PrincipalDep, session: SessionDep) -> GapList:
+    """For routes that change the list: looked up in the request's write session."""
+    return _visible_gap_list(session, principal, list_id)
+
+
+def get_readable_gap_list(list_id: GapListId, principal: PrincipalDep, session: ReadSessionDep) -> GapList:
+    """For routes that only read it: looked up in the request's read session."""
+    return _visible_gap_list(session, principal, list_id)
 
 
 def get_editable_gap_list(
@@ -139,15 +157,24 @@ def get_editable_gap_list(
     return gap_list
 
 
-VisibleGapListDep = Annotated[GapList, Depends(get_visible_gap_list)]
+ReadableGapListDep = Annotated[GapList, Depends(get_readable_gap_list)]
 EditableGapListDep = Annotated[GapList, Depends(get_editable_gap_list)]
 
 
-def get_live_firm(firm_id: FirmId, session: SessionDep, _principal: PrincipalDep) -> Firm:
+def _live_firm(session: Session, firm_id: str) -> Firm:
     firm = session.get(Firm, firm_id)
     if firm is None or firm.deleted_at is not None:
         raise _not_found("企业")
     return firm
 
 
+def get_live_firm(firm_id: FirmId, session: SessionDep, _principal: PrincipalDep) -> Firm:
+    return _live_firm(session, firm_id)
+
+
+def get_readable_firm(firm_id: FirmId, session: ReadSessionDep, _principal: PrincipalDep) -> Firm:
+    return _live_firm(session, firm_id)
+
+
 LiveFirmDep = Annotated[Firm, Depends(get_live_firm)]
+ReadableFirmDep = Annotated[Firm, Depends(get_readable_firm)]

@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         logger.info("ChainMatch ready: %s", index.status())
         yield
+        await run_in_threadpool(index.flush)
         db.dispose()
 
     app = FastAPI(

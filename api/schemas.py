@@ -99,7 +99,6 @@ class MatchRequest(BaseModel):
     k: int = Field(10, ge=1)
     filters: Filters = Field(default_factory=Filters)
 
-
     @field_validator("region", mode="after")
     @classmethod
     def _region_object(cls, value: str | RegionIn | None) -> RegionIn | None:

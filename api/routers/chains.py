@@ -11,8 +11,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy.engine import Engine
 
-from api.audit import audit
-from api.deps import BureauOrAdminDep, DbDep, IndexDep, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import (
+    BureauOrAdminDep,
+    DbDep,
+    IndexDep,
+    ReadAuditDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.errors import ErrorBody
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.builder import build_from_graph
@@ -92,12 +99,20 @@ CityQuery = Annotated[str | None, Query(max_length=60, description="optionally n
 
 
 def get_chain(chain_id: ChainId, session: SessionDep, _principal: BureauOrAdminDep) -> Chain:
-    """The live chain (chains are visible to every bureau and admin); 404 otherwise."""
+    """The live chain (chains are visible to every bureau and admin), in the write session of a
+    route that changes it; 404 otherwise."""
+    with domain_errors():
+        return live_chain(session, chain_id)
+
+
+def get_readable_chain(chain_id: ChainId, session: ReadSessionDep, _principal: BureauOrAdminDep) -> Chain:
+    """The same for routes that only read the chain."""
     with domain_errors():
         return live_chain(session, chain_id)
 
 
 ChainDep = Annotated[Chain, Depends(get_chain)]
+ReadableChainDep = Annotated[Chain, Depends(get_readable_chain)]
 
 
 def chain_region(chain: Chain, principal: Principal, province: str | None, city: str | None) -> Region:
@@ -165,7 +180,7 @@ def create_from_graph(
 
 
 @router.get("/chains/{chain_id}", response_model=ChainPublic)
-def read(chain: ChainDep, session: SessionDep) -> ChainPublic:
+def read(chain: ReadableChainDep, session: ReadSessionDep) -> ChainPublic:
     return to_public(session, chain)
 
 
@@ -191,9 +206,10 @@ def delete(chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep) ->
 # ------------------------------------------------------------------------------- assessment
 @router.get("/chains/{chain_id}/weak-links", response_model=WeakLinkAssessment)
 def weak_links(
-    chain: ChainDep,
+    chain: ReadableChainDep,
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    session: ReadSessionDep,
+    read_audit: ReadAuditDep,
     region: RegionQuery = None,
     city: CityQuery = None,
 ) -> WeakLinkAssessment:
@@ -202,16 +218,16 @@ def weak_links(
     score with its parts (method in the response). Weakest first."""
     where = chain_region(chain, principal, region, city)
     result = assess(session, chain, where, principal)
-    audit(session, principal, "weak_links", "chain", chain.id)
-    session.commit()
+    read_audit.record("weak_links", "chain", chain.id)
     return result
 
 
 @router.get("/chains/{chain_id}/gap-candidates", response_model=GapCandidates)
 def leader_gap_candidates(
-    chain: ChainDep,
+    chain: ReadableChainDep,
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    session: ReadSessionDep,
+    read_audit: ReadAuditDep,
     region: RegionQuery = None,
     city: CityQuery = None,
     max_local: Annotated[int, Query(ge=0, le=10, description="at most this many local makers")] = 1,
@@ -220,8 +236,7 @@ def leader_gap_candidates(
     ``max_local``) local firm makes, and whether the leader already declared them."""
     where = chain_region(chain, principal, region, city)
     result = gap_candidates(session, chain, where, principal, max_local_makers=max_local)
-    audit(session, principal, "gap_candidates", "chain", chain.id)
-    session.commit()
+    read_audit.record("gap_candidates", "chain", chain.id)
     return result
 
 
@@ -256,9 +271,9 @@ FormatQuery = Annotated[ReportFormat, Query(description="json | csv | xlsx | htm
 )
 def report(
     body: ReportRequest,
-    chain: ChainDep,
+    chain: ReadableChainDep,
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    read_audit: ReadAuditDep,
     db: DbDep,
     index: IndexDep,
     format: FormatQuery = ReportFormat.JSON,
@@ -268,8 +283,7 @@ def report(
     report with the chain graph and charts. Long maps: use ``/report-jobs`` for progress."""
     province, city = _body_region(body)
     where = chain_region(chain, principal, province, city)
-    audit(session, principal, "report", "chain", chain.id)
-    session.commit()
+    read_audit.record("report", "chain", chain.id)
     with domain_errors():
         result = build_report(db, index, chain.id, where, principal, body)
     return download(render(result, format), filename(result, format), format)
@@ -278,9 +292,9 @@ def report(
 @router.post("/chains/{chain_id}/report-jobs", response_model=JobStatus, status_code=status.HTTP_202_ACCEPTED)
 def start_report_job(
     body: ReportRequest,
-    chain: ChainDep,
+    chain: ReadableChainDep,
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    read_audit: ReadAuditDep,
     db: DbDep,
     index: IndexDep,
     jobs: JobsDep,
@@ -288,8 +302,7 @@ def start_report_job(
     """Start the investment map in the background; poll ``GET /v1/report-jobs/{id}`` for progress."""
     province, city = _body_region(body)
     where = chain_region(chain, principal, province, city)
-    audit(session, principal, "report", "chain", chain.id)
-    session.commit()
+    read_audit.record("report", "chain", chain.id)
     return submit_report_job(jobs, db, index, chain.id, where, principal, body)
 
 

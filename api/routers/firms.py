@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from api.audit import audit
 from api.bulk import BULK_BODY_DOC, read_bulk
 from api.deps import (
     AdminDep,
@@ -19,6 +18,8 @@ from api.deps import (
     IndexDep,
     LiveFirmDep,
     PrincipalDep,
+    ReadableFirmDep,
+    ReadAuditDep,
     ReadSessionDep,
     SessionDep,
     SettingsDep,
@@ -75,17 +76,18 @@ async def upsert_firms(
     if not report.written:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return report
-    await run_in_threadpool(index.refresh, persist=True)
+    await run_in_threadpool(index.refresh, checkpoint=True)
     return report
 
 
 @router.get("/{firm_id}", response_model=FirmAdminPublic, response_model_exclude_none=False)
-def read_firm(firm: LiveFirmDep, principal: PrincipalDep, session: SessionDep) -> FirmAdminPublic:
+def read_firm(
+    firm: ReadableFirmDep, principal: PrincipalDep, session: ReadSessionDep, read_audit: ReadAuditDep
+) -> FirmAdminPublic:
     """A firm's profile. Its contact person (personal data) is returned to admin keys only."""
     public = firm_public(session, firm, principal)
     if public.contact is not None:
-        audit(session, principal, "read", "firm_contact", firm.id)
-        session.commit()
+        read_audit.record("read", "firm_contact", firm.id)
     return public
 
 
@@ -148,4 +150,4 @@ def delete_firm(firm: LiveFirmDep, _admin: AdminDep, session: SessionDep, index:
     """Soft delete: the firm leaves every result at once; its record is kept for audit."""
     soft_delete_firm(session, firm.id)
     session.commit()
-    index.refresh(persist=True)
+    index.refresh(checkpoint=True)

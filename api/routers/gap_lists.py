@@ -13,9 +13,11 @@ from api.deps import (
     IndexDep,
     LeaderOrAdminDep,
     PrincipalDep,
+    ReadableGapListDep,
+    ReadAuditDep,
+    ReadSessionDep,
     SessionDep,
     SettingsDep,
-    VisibleGapListDep,
 )
 from api.schemas import GapListRecommendations, Page
 from chainmatch.gaplists import (
@@ -78,7 +80,8 @@ def create_gap_list(
 @router.get("", response_model=Page[GapListPublic])
 def list_gap_lists(
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
+    read_audit: ReadAuditDep,
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=60)] = None,
@@ -97,17 +100,16 @@ def list_gap_lists(
     more = len(lists) > size
     lists = lists[:size]
     items = [to_public(gl, items_of(session, gl)) for gl in lists]
-    for gl in lists:
-        audit(session, principal, "list", "gap_list", gl.id)
-    session.commit()
+    read_audit.record("list", "gap_list", *(gl.id for gl in lists))
     return Page[GapListPublic](items=items, next_cursor=lists[-1].id if more and lists else None)
 
 
 @router.get("/{list_id}", response_model=GapListPublic)
-def read_gap_list(gap_list: VisibleGapListDep, principal: PrincipalDep, session: SessionDep) -> GapListPublic:
+def read_gap_list(
+    gap_list: ReadableGapListDep, session: ReadSessionDep, read_audit: ReadAuditDep
+) -> GapListPublic:
     public = to_public(gap_list, items_of(session, gap_list))
-    audit(session, principal, "read", "gap_list", gap_list.id)
-    session.commit()
+    read_audit.record("read", "gap_list", gap_list.id)
     return public
 
 
@@ -140,9 +142,9 @@ def delete_gap_list(gap_list: EditableGapListDep, principal: PrincipalDep, sessi
 
 @router.get("/{list_id}/recommendations", response_model=GapListRecommendations)
 def gap_list_recommendations(
-    gap_list: VisibleGapListDep,
-    principal: PrincipalDep,
-    session: SessionDep,
+    gap_list: ReadableGapListDep,
+    session: ReadSessionDep,
+    read_audit: ReadAuditDep,
     index: IndexDep,
     settings: SettingsDep,
     k: Annotated[int, Query(ge=1, description="results per list per item, capped by the server")] = 10,
@@ -151,7 +153,7 @@ def gap_list_recommendations(
     if k > settings.max_k:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"k 最大为 {settings.max_k} (k is capped)")
     items = items_of(session, gap_list)
-    audit(session, principal, "recommend", "gap_list", gap_list.id)
-    session.commit()
     with index.searching() as engine:
-        return recommend_gap_list(engine, gap_list, items, k=k)
+        result = recommend_gap_list(engine, gap_list, items, k=k)
+    read_audit.record("recommend", "gap_list", gap_list.id)
+    return result

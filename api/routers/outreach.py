@@ -8,8 +8,9 @@ import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from sqlmodel import Session
 
-from api.deps import BureauOrAdminDep, SessionDep, SettingsDep
+from api.deps import BureauOrAdminDep, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import ErrorBody
 from api.routers.chains import domain_errors
 from api.schemas import Page
@@ -51,15 +52,25 @@ RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def get_visible_record(
     record_id: RecordId, principal: BureauOrAdminDep, session: SessionDep
 ) -> OutreachRecord:
-    """The record if it lies in the caller's region; 404 otherwise (whether or not it exists)."""
+    """The record if it lies in the caller's region, in the write session of a route that changes
+    it; 404 otherwise (whether or not it exists)."""
+    with domain_errors():
+        return get_record(session, principal, record_id)
+
+
+def get_readable_record(
+    record_id: RecordId, principal: BureauOrAdminDep, session: ReadSessionDep
+) -> OutreachRecord:
+    """The same for routes that only read it."""
     with domain_errors():
         return get_record(session, principal, record_id)
 
 
 RecordDep = Annotated[OutreachRecord, Depends(get_visible_record)]
+ReadableRecordDep = Annotated[OutreachRecord, Depends(get_readable_record)]
 
 
-def _public(session: SessionDep, record: OutreachRecord) -> OutreachPublic:
+def _public(session: Session, record: OutreachRecord) -> OutreachPublic:
     return to_public(record, session.get(Firm, record.firm_id))
 
 
@@ -79,7 +90,7 @@ def create(body: OutreachCreate, principal: BureauOrAdminDep, session: SessionDe
 @router.get("", response_model=Page[OutreachPublic])
 def list_all(
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     chain_id: Annotated[str | None, Query(max_length=64)] = None,
     node_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -121,7 +132,7 @@ def list_all(
 @router.get("/feedback", response_model=list[FeedbackRow])
 def feedback(
     principal: BureauOrAdminDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     chain_id: Annotated[str | None, Query(max_length=64)] = None,
     format: Annotated[Literal["json", "jsonl", "csv"], Query(description="json | jsonl | csv")] = "json",
 ) -> Response | list[FeedbackRow]:
@@ -152,7 +163,7 @@ def feedback(
 
 
 @router.get("/{record_id}", response_model=OutreachPublic)
-def read(record: RecordDep, session: SessionDep) -> OutreachPublic:
+def read(record: ReadableRecordDep, session: ReadSessionDep) -> OutreachPublic:
     return _public(session, record)
 
 
@@ -180,5 +191,5 @@ def move(
 
 
 @router.get("/{record_id}/events", response_model=list[OutreachEventPublic])
-def history(record: RecordDep, session: SessionDep) -> list[OutreachEventPublic]:
+def history(record: ReadableRecordDep, session: ReadSessionDep) -> list[OutreachEventPublic]:
     return events_of(session, record)

@@ -36,5 +36,5 @@ async def add_relations(
     if not report.written:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return report
-    await run_in_threadpool(index.refresh, persist=True)
+    await run_in_threadpool(index.refresh, checkpoint=True)
     return report
