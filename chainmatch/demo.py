@@ -48,7 +48,6 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, s
 
     index = IndexService(settings, db)
     index.start(progress=True)
-    index.refresh(persist=True)
 
     keys: dict[str, str] = {}
     with Session(db) as session:

@@ -32,6 +32,12 @@ logger = logging.getLogger(__name__)
 # Above this share of firms changed since the last full build, rebuild (and refit the encoder
 # and lexical statistics) instead of adding incrementally.
 REBUILD_FRACTION = 0.25
+# Persisting the index is not needed for correctness — the database is the source of truth and a
+# loaded index catches up from its revision — only to keep restarts fast. Writing 100k firms' index
+# takes ~11 s, so the service checkpoints after this many changes (or this share of the corpus,
+# whichever is more), and at shutdown; the CLI, whose process ends, always saves.
+CHECKPOINT_MIN_CHANGES = 1000
+CHECKPOINT_FRACTION = 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ class IndexService:
         self._tag: CorpusTag | None = None
         self._built_firms = 0
         self._changed_since_build = 0
+        self._unsaved_changes = 0
         self.origin = "none"  # how the loaded index came to be: loaded | rebuilt | caught-up
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -135,6 +142,7 @@ class IndexService:
         assert self._engine is not None and self._tag is not None
         self._engine.manifest["corpus_tag"] = self._tag.dumps()
         self._engine.save(self.settings.index_dir)
+        self._unsaved_changes = 0
 
     # -- staying current -------------------------------------------------------------------
     def _is_current(self) -> bool:
@@ -164,6 +172,7 @@ class IndexService:
                 return False
             upserts, deleted = load_changed_firms(session, self._tag.revision)
         self._changed_since_build += len(upserts) + len(deleted)
+        self._unsaved_changes += len(upserts) + len(deleted)
         if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
             self._rebuild(progress=False)
             return False
@@ -181,14 +190,25 @@ class IndexService:
         )
         return True
 
-    def refresh(self, *, persist: bool = False) -> None:
-        """Bring the index up to date now (after a write in this process); optionally persist it."""
+    def refresh(self, *, checkpoint: bool = False) -> None:
+        """Bring the index up to date now (after a write in this process); with ``checkpoint``,
+        also persist it when enough has changed since the last save."""
         if self._is_current():
             return
         with self._lock.write():
             if self._engine is None:
                 self._rebuild(progress=False)
-            elif self._catch_up() and persist:
+            elif self._catch_up() and checkpoint and self._checkpoint_due():
+                self._save()
+
+    def _checkpoint_due(self) -> bool:
+        n_firms = self._engine.n_firms if self._engine is not None else 0
+        return self._unsaved_changes >= max(CHECKPOINT_MIN_CHANGES, CHECKPOINT_FRACTION * n_firms)
+
+    def flush(self) -> None:
+        """Persist changes not saved yet (at shutdown, and by one-shot commands)."""
+        with self._lock.write():
+            if self._engine is not None and self._unsaved_changes:
                 self._save()
 
     @contextmanager

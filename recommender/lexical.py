@@ -25,6 +25,10 @@ from .text import split_parts
 Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
 
 
+# At most this many delta matrices beside the base (see ``add``).
+_MAX_DELTAS = 8
+
+
 class LexicalIndex(Protocol):
     n_rows: int
 
@@ -153,6 +157,13 @@ class SparseLexicalIndex:
         self.n_rows += m.shape[0]
         if sum(d.shape[0] for d in self.deltas) > max(50_000, self.base.shape[0] // 5):
             self._merge_deltas()
+        elif len(self.deltas) > _MAX_DELTAS:
+            # Every query slices each delta: a stream of small ingests must not grow that list.
+            # Folding the (small) deltas together costs little; folding into the base waits above.
+            n_cols = len(self.vocab)
+            self.deltas = [
+                sp.csc_matrix(sp.vstack([self._pad(d, n_cols) for d in self.deltas], format="csr"))
+            ]
 
     def _merge_deltas(self) -> None:
         if not self.deltas and self.base.shape[1] == len(self.vocab):

@@ -32,6 +32,21 @@ def normalize_text(value: str | None, *, simplify: bool = True) -> str:
     """
     if value is None:
         return ""
+    if len(value) <= _MEMO_MAX_LEN:
+        return _normalize_short(value, simplify)
+    return _normalize(value, simplify)
+
+
+# Names (products, provinces, tags) are short and repeat across thousands of firms: memoise them.
+_MEMO_MAX_LEN = 64
+
+
+@lru_cache(maxsize=1 << 18)
+def _normalize_short(value: str, simplify: bool) -> str:
+    return _normalize(value, simplify)
+
+
+def _normalize(value: str, simplify: bool) -> str:
     text = unicodedata.normalize("NFKC", value)
     text = _DECORATION_RE.sub("", text)
     text = _SPACE_RE.sub(" ", text).strip()
@@ -121,12 +136,13 @@ class WordSegmenter:
         self._tok = jieba.Tokenizer()
         self._tok.initialize()
         self.user_words: list[str] = []
+        self._known: set[str] = set()
         self._cache: dict[str, list[str]] = {}
         if user_words:
             self.add_words(user_words)
 
     def add_words(self, words: list[str]) -> None:
-        known = set(self.user_words)
+        known = self._known
         for w in words:
             key = cached_key(w)
             if 2 <= len(key) <= 20 and key not in known:

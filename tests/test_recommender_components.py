@@ -69,6 +69,29 @@ def test_bm25_add_grows_vocabulary_and_rows() -> None:
     )
 
 
+def test_a_stream_of_small_adds_keeps_few_deltas_and_the_same_scores() -> None:
+    names = ["涡轮分子泵", "离子源", "光电倍增管", "高纯石英", "精密轴承", "射频线圈"]
+    streamed = SparseLexicalIndex(part_ngrams, "tfidf")
+    once = SparseLexicalIndex(part_ngrams, "tfidf")
+    streamed.fit(names, np.zeros(len(names), dtype=np.int64))
+    once.fit(names, np.zeros(len(names), dtype=np.int64))
+    added = [f"{n}{i}号" for i in range(30) for n in names[:2]]
+    for start in range(0, len(added), 2):  # 30 ingests of two entries each
+        streamed.add(added[start : start + 2], np.zeros(2, dtype=np.int64))
+    for start in range(0, len(added), 2):
+        once.add(added[start : start + 2], np.zeros(2, dtype=np.int64))
+        once._merge_deltas()  # reference: everything in the base
+    assert len(streamed.deltas) <= 8 and streamed.n_rows == len(names) + len(added)
+    for query in ("分子泵17号", "离子源", "石英"):
+        rows_s, vals_s = streamed.score(query)
+        rows_o, vals_o = once.score(query)
+        assert dict(zip(rows_s.tolist(), vals_s.tolist(), strict=True)) == pytest.approx(
+            dict(zip(rows_o.tolist(), vals_o.tolist(), strict=True))
+        )
+    rows, _ = streamed.score("分子泵17号", top=1)
+    assert rows.tolist() == [len(names) + 2 * 17]
+
+
 def test_graph_expansion_paths() -> None:
     g = ProductGraph(
         [
