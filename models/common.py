@@ -47,6 +47,14 @@ def _norm_required(value: object) -> object:
     return normalize_text(value) if isinstance(value, str) else value
 
 
+def _norm_name(value: object) -> object:
+    return normalize_text(value, simplify=False) if isinstance(value, str) else value
+
+
+def _norm_optional_name(value: object) -> object:
+    return (normalize_text(value, simplify=False) or None) if isinstance(value, str) else value
+
+
 def _not_blank(value: str) -> str:
     if not value:
         raise ValueError("不能为空 (must not be blank)")
@@ -56,3 +64,6 @@ def _not_blank(value: str) -> str:
 # Texts are normalised (NFKC: full-width → half-width, trimmed, traditional → simplified) on the way in.
 NormText = Annotated[str, BeforeValidator(_norm_required), AfterValidator(_not_blank)]
 OptNormText = Annotated[str | None, BeforeValidator(_norm_optional)]
+# Registered names keep their characters (乾照光电 is not 干照光电): NFKC and white space only.
+NameText = Annotated[str, BeforeValidator(_norm_name), AfterValidator(_not_blank)]
+OptNameText = Annotated[str | None, BeforeValidator(_norm_optional_name)]

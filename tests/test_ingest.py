@@ -145,7 +145,7 @@ def test_csv_gbk_and_bom_inputs(db) -> None:  # type: ignore[no-untyped-def]
     csv_text = (
         "id,name,province,products,tags,contact_name\n"
         "C1,佛山精密,广东,分子泵:0.5;机械泵:0.2,专精特新,李雷\n"
-        "C2,ＭＲＩ線圈公司,上海,射频线圈:0.9,,\n"
+        "C2,ＭＲＩ線圈公司,上海,射頻線圈:0.9,,\n"
     )
     records, encoding = parse_records(csv_text.encode("gbk"), name="firms.csv")
     assert encoding == "gb18030"
@@ -153,7 +153,10 @@ def test_csv_gbk_and_bom_inputs(db) -> None:  # type: ignore[no-untyped-def]
     assert report.inserted == 2, report.errors
     with Session(db) as session:
         c2 = session.get(Firm, "C2")
-        assert c2 is not None and c2.name == "MRI线圈公司"  # NFKC + traditional → simplified
+        # NFKC everywhere; traditional → simplified for products, not for registered names.
+        assert c2 is not None and c2.name == "MRI線圈公司"
+        products = session.exec(select(FirmProduct.name).where(FirmProduct.firm_id == "C2")).all()
+        assert products == ["射频线圈"]
         assert session.get(Firm, "C1").contact_name == "李雷"  # type: ignore[union-attr]
     bom = b"\xef\xbb\xbf" + jsonl([GOOD[1]])
     assert parse_records(bom)[1] == "utf-8-sig"

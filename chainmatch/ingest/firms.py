@@ -19,7 +19,8 @@ from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.ingest.report import IngestReport, validation_issues
 from chainmatch.regions import is_known_province
 from models.common import utcnow
-from models.firm import Firm, FirmCreate, FirmProduct, FirmTag, ProductIn
+from models.firm import Firm, FirmCreate, FirmProduct, FirmTag
+from recommender.corpus import Product
 from recommender.products import clean_products
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ _CHUNK = 500  # ids per IN (...) clause; well under SQLite's and PostgreSQL's pa
 class ValidFirm:
     line: int | None
     record: FirmCreate
+    products: list[Product]  # cleaned by clean_products; these are stored, not record.products
     content_hash: str = ""
 
 
@@ -69,11 +71,9 @@ def validate_firms(parsed: Iterable[ParsedRecord]) -> ValidatedFirms:
             )
             continue
         first_line[record.id] = item.line
-        products, notes = clean_products([p.model_dump() for p in record.products])
+        products, notes = clean_products({"name": p.name, "share": p.share} for p in record.products)
         for note in notes:
             report.warn(note, line=item.line, id=record.id, field="products")
-        # Already normalised by clean_products: construct without validating twice.
-        record.products = [ProductIn.model_construct(name=p.name, share=p.share) for p in products]
         if record.province and record.country == "中国" and not is_known_province(record.province):
             report.warn(
                 f"未知省份 {record.province} (unknown province)",
@@ -81,12 +81,14 @@ def validate_firms(parsed: Iterable[ParsedRecord]) -> ValidatedFirms:
                 id=record.id,
                 field="province",
             )
-        out.firms.append(ValidFirm(item.line, record, _content_hash(record)))
+        out.firms.append(ValidFirm(item.line, record, products, _content_hash(record, products)))
+    report.require_records()
     return out
 
 
-def _content_hash(record: FirmCreate) -> str:
-    payload = record.model_dump(mode="json")
+def _content_hash(record: FirmCreate, products: Sequence[Product]) -> str:
+    payload = record.model_dump(mode="json", exclude={"products"})
+    payload["products"] = [{"name": p.name, "share": p.share} for p in products]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -144,7 +146,7 @@ def write_firms(
     for start in range(0, len(new), _CHUNK):
         batch = new[start : start + _CHUNK]
         new_rows = [_firm_row(f.record, f.content_hash, revision) | {"created_at": now} for f in batch]
-        session.execute(insert(Firm), new_rows)
+        session.execute(insert(Firm.__table__), new_rows)  # type: ignore[attr-defined]
         _insert_children(session, batch)
         bar.update(len(batch))
     bar.close()
@@ -156,13 +158,14 @@ def _insert_children(session: Session, batch: Sequence[ValidFirm]) -> None:
     products = [
         {"firm_id": f.record.id, "position": i, "name": p.name, "share": p.share}
         for f in batch
-        for i, p in enumerate(f.record.products)
+        for i, p in enumerate(f.products)
     ]
     tags = [{"firm_id": f.record.id, "tag": t} for f in batch for t in f.record.tags]
+    # Core inserts on the tables: the ORM's bulk path costs more per row than the database does.
     if products:
-        session.execute(insert(FirmProduct), products)
+        session.execute(insert(FirmProduct.__table__), products)  # type: ignore[attr-defined]
     if tags:
-        session.execute(insert(FirmTag), tags)
+        session.execute(insert(FirmTag.__table__), tags)  # type: ignore[attr-defined]
 
 
 def ingest_firms(

@@ -46,6 +46,7 @@ def ingest_relations(
             report.unchanged += 1
             continue
         valid[key] = rel
+    report.require_records()
     if report.errors and (not skip_invalid or not valid):
         return report
     with session_scope(engine) as session:

@@ -60,6 +60,11 @@ class IngestReport(BaseModel):
     ) -> None:
         self.errors.append(RecordIssue(line=line, id=id, field=field, message=message))
 
+    def require_records(self) -> None:
+        """An input without a single record is an error, not a successful import of nothing."""
+        if self.received == 0:
+            self.error("没有可导入的记录，文件为空 (no records: the input is empty)")
+
     def warn(
         self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None
     ) -> None:
