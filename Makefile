@@ -40,6 +40,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.latency_http
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

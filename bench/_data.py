@@ -1,13 +1,14 @@
-"""Shared helpers of the benches: locate and load chainkg as the importer would."""
+"""Shared helpers of the benches: locate chainkg and load it as the service would hold it."""
 
 from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
-from recommender.corpus import FirmDoc, Relation, RelationKind
-from recommender.products import clean_products
+from chainmatch.corpus_files import corpus_from_files
+from recommender.corpus import FirmDoc, Relation
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,32 +18,23 @@ def chainkg_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared/datasets/chainkg"
 
 
-def load_firms(path: Path | None = None) -> list[FirmDoc]:
-    path = path or chainkg_dir() / "firms.jsonl"
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            d = json.loads(line)
-            products, _ = clean_products(d.get("products") or [])
-            out.append(
-                FirmDoc(
-                    id=d["id"],
-                    name=d["name"],
-                    fullname=d.get("fullname"),
-                    province=d.get("province"),
-                    city=d.get("city"),
-                    industry=tuple(d.get("industry") or ()),
-                    products=tuple(products),
-                    tags=tuple(d.get("tags") or ()),
-                )
-            )
-    return out
+@lru_cache(maxsize=2)
+def load_corpus(
+    firms: Path | None = None, relations: Path | None = None
+) -> tuple[list[FirmDoc], list[Relation]]:
+    """chainkg's firms and relations through the real importer and the index's corpus loader —
+    the same code path the API serves (see :mod:`chainmatch.corpus_files`)."""
+    return corpus_from_files(
+        firms or chainkg_dir() / "firms.jsonl", relations or chainkg_dir() / "product_relations.jsonl"
+    )
 
 
-def load_relations(path: Path | None = None) -> list[Relation]:
-    path = path or chainkg_dir() / "product_relations.jsonl"
-    with open(path, encoding="utf-8") as fh:
-        return [Relation(d["product"], RelationKind(d["relation"]), d["target"]) for d in map(json.loads, fh)]
+def load_firms() -> list[FirmDoc]:
+    return load_corpus()[0]
+
+
+def load_relations() -> list[Relation]:
+    return load_corpus()[1]
 
 
 def load_gaps(path: Path | None = None) -> list[dict]:

@@ -24,10 +24,12 @@ import_app = typer.Typer(
 index_app = typer.Typer(help="The search index", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
 gaps_app = typer.Typer(help="Gap lists (断链断供风险清单)", no_args_is_help=True)
+ranker_app = typer.Typer(help="The learned ranker", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(index_app, name="index")
 app.add_typer(keys_app, name="keys")
 app.add_typer(gaps_app, name="gaps")
+app.add_typer(ranker_app, name="ranker")
 app.add_typer(chains_app, name="chains")
 app.add_typer(outreach_app, name="outreach")
 app.command("report")(report_cmd)
@@ -147,6 +149,31 @@ def index_status() -> None:
     service = IndexService(settings, _db(settings))
     service.start()
     console.print_json(json.dumps(service.status(), ensure_ascii=False))
+
+
+@ranker_app.command("train")
+def ranker_train(
+    firms: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="firms file (as for import)")],
+    relations: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="product relations file")],
+    gaps: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="graded gaps, JSON lines")],
+    out: Annotated[Path, typer.Option(help="where ranker.npz and ranker.json go")] = Path(
+        "recommender/artifacts"
+    ),
+    folds: Annotated[int, typer.Option(min=2, help="GroupKFold splits (grouped by item)")] = 5,
+) -> None:
+    """Train the ranker on graded gaps, cross-validated by item, and write it with its provenance.
+
+    The firms go through the importer first, so the ranker learns on the corpus the service holds.
+    """
+    from chainmatch.corpus_files import corpus_from_files
+    from recommender.training import train_ranker
+
+    docs, rels = corpus_from_files(firms, relations, progress=True)
+    with open(gaps, encoding="utf-8") as fh:
+        graded = [json.loads(line) for line in fh if line.strip()]
+    report = train_ranker(docs, rels, graded, out, n_splits=folds, data_files=[firms, relations, gaps])
+    console.print_json(data=report["cv"])
+    console.print(f"排序模型已保存 ranker saved → {out / 'ranker.npz'} ({report['seconds']} s)")
 
 
 @keys_app.command("create")

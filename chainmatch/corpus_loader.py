@@ -62,7 +62,10 @@ def load_changed_firms(session: Session, since_revision: int) -> tuple[list[Firm
 
 
 def load_relations(session: Session) -> list[Relation]:
+    # A fixed order: the encoder fitted on them is then the same on SQLite and PostgreSQL.
     rows: Iterable[tuple[str, str, str]] = session.exec(
-        select(ProductRelation.product, ProductRelation.relation, ProductRelation.target)
+        select(ProductRelation.product, ProductRelation.relation, ProductRelation.target).order_by(
+            col(ProductRelation.id)
+        )
     )
     return [Relation(product=p, relation=RelationKind(r), target=t) for p, r, t in rows]

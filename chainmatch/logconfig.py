@@ -12,5 +12,5 @@ def configure_logging(level: str = "INFO") -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
     # Libraries that announce routine loading steps at INFO on every start: not news.
-    for noisy in ("jieba", "faiss.loader", "sentence_transformers", "httpx"):
+    for noisy in ("jieba", "faiss.loader", "sentence_transformers", "httpx", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -106,6 +107,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _ErrorLog(logging.Handler):
+    """Keeps the server's error records (with tracebacks), so a failing test can show them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 class LiveServer:
     """The real app under uvicorn in a background thread, reached over real HTTP."""
 
@@ -113,6 +126,7 @@ class LiveServer:
         from api.main import create_app
 
         self.settings = settings
+        self.errors = _ErrorLog()
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
@@ -120,6 +134,7 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
+        logging.getLogger().addHandler(self.errors)
         self.thread.start()
         deadline = time.monotonic() + 120
         while not self.server.started:
@@ -131,6 +146,11 @@ class LiveServer:
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        logging.getLogger().removeHandler(self.errors)
+
+    def error_log(self) -> str:
+        """What the server logged at ERROR or above so far (tracebacks included)."""
+        return "\n".join(self.errors.lines)
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"X-API-Key": key} if key else {}

@@ -70,7 +70,9 @@ def test_import_match_and_index_status(tmp_path: Path) -> None:
     run(tmp_path, "import", "relations", str(SAMPLE_DIR / "relations.jsonl"))
     status = json.loads(run(tmp_path, "index", "status").stdout)
     assert status["in_step"] is True and status["origin"] == "loaded"
-    out = run(tmp_path, "match", "分子泵", "--region", "广东", "--scope", "inside", "-k", "5", "--json").stdout
+    out = run(
+        tmp_path, "match", "分子泵", "--region", "广东", "--scope", "inside", "-k", "5", "--json"
+    ).stdout
     results = json.loads(out)["results"]
     assert 0 < len(results) <= 5 and all(r["province"] == "广东省" for r in results)
     assert run(tmp_path, "match", "分子泵", "--scope", "inside", check=False).returncode == 2

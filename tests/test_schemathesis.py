@@ -57,5 +57,7 @@ def test_openapi_properties_hold(server: tuple[LiveServer, Keys], role: str, tmp
         text=True,
         timeout=900,
     )
-    assert result.returncode == 0, result.stdout[-6000:]
+    assert result.returncode == 0, (
+        result.stdout[-6000:] + "\n--- server errors ---\n" + live.error_log()[-6000:]
+    )
     assert " passed" in result.stdout and "failures" not in result.stdout.splitlines()[-1]

@@ -27,14 +27,18 @@ class Bureau(HttpUser):
     @task(6)
     def match(self) -> None:
         scope = random.choice(["outside", "inside", "all"])
-        self.client.post("/v1/match", json={"text": random.choice(QUERIES), "scope": scope, "k": 10},
-                         name="POST /v1/match")
+        self.client.post(
+            "/v1/match", json={"text": random.choice(QUERIES), "scope": scope, "k": 10}, name="POST /v1/match"
+        )
 
     @task(2)
     def recommendations(self) -> None:
         list_id = random.choice(GAP_LIST_IDS)
-        self.client.get(f"/v1/gap-lists/{list_id}/recommendations", params={"k": 10},
-                        name="GET /v1/gap-lists/{id}/recommendations")
+        self.client.get(
+            f"/v1/gap-lists/{list_id}/recommendations",
+            params={"k": 10},
+            name="GET /v1/gap-lists/{id}/recommendations",
+        )
 
 
 class Platform(HttpUser):
@@ -49,6 +53,12 @@ class Platform(HttpUser):
         batch = []
         for _ in range(20):
             n = next(_ids)
-            batch.append({"id": f"LOAD-{os.getpid()}-{n}", "name": f"负载企业{n}", "province": "江苏省",
-                          "products": [{"name": random.choice(QUERIES), "share": 0.6}]})
+            batch.append(
+                {
+                    "id": f"LOAD-{os.getpid()}-{n}",
+                    "name": f"负载企业{n}",
+                    "province": "江苏省",
+                    "products": [{"name": random.choice(QUERIES), "share": 0.6}],
+                }
+            )
         self.client.post("/v1/firms", json=batch, name="POST /v1/firms (20 firms)")
