@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request, status
+from collections.abc import Callable, Sequence
 
+from fastapi import HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+
+from chainmatch.indexing import IndexService
 from chainmatch.ingest.readers import Format, ParsedRecord, UnreadableInput, parse_records
+from chainmatch.ingest.report import IngestReport
 from chainmatch.settings import Settings
+
+Ingest = Callable[..., IngestReport]
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq")
 BULK_BODY_DOC = {
@@ -38,3 +46,24 @@ async def read_bulk(request: Request, settings: Settings) -> list[ParsedRecord]:
             f"(at most {settings.max_bulk_records} records per call)",
         )
     return records
+
+
+async def ingest_bulk(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    db: Engine,
+    index: IndexService,
+    ingest: Ingest,
+    *,
+    skip_invalid: bool,
+) -> IngestReport:
+    """Read a bulk body, validate and write it in one transaction (or nothing, with 422 and every
+    error), then bring the index up to date before answering, so the next search sees the write."""
+    records: Sequence[ParsedRecord] = await read_bulk(request, settings)
+    report = await run_in_threadpool(ingest, db, records, skip_invalid=skip_invalid)
+    if not report.written:
+        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        return report
+    await run_in_threadpool(index.refresh, checkpoint=True)
+    return report

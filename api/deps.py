@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -56,6 +56,22 @@ DbDep = Annotated[Engine, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 IndexDep = Annotated[IndexService, Depends(get_index)]
+
+
+def get_page_size(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, description="page size, capped by the server")] = None,
+) -> int:
+    size = limit or settings.default_page_size
+    if size > settings.max_page_size:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
+        )
+    return size
+
+
+PageSizeDep = Annotated[int, Depends(get_page_size)]
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:

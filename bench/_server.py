@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,8 +61,6 @@ def prepare(firms_path: Path, relations_path: Path) -> Prepared:
     marker = root / "prepared.json"
     if not marker.exists() or json.loads(marker.read_text()) != stamp:
         if root.exists():
-            import shutil
-
             shutil.rmtree(root)
         data_dir.mkdir(parents=True)
         started = time.perf_counter()
@@ -80,6 +79,19 @@ def prepare(firms_path: Path, relations_path: Path) -> Prepared:
 
 def guangdong_leader(firms: list[dict]) -> str:
     return str(next(f["id"] for f in firms if f.get("province") == "广东省" and f.get("products")))
+
+
+@contextmanager
+def scratch_copy(data_dir: Path, name: str) -> Iterator[Path]:
+    """A throw-away copy of a prepared data dir, for runs that write (ingest, load): the prepared
+    corpus stays as it is for the next run."""
+    scratch = data_dir.parent / name
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(data_dir, scratch / "var")
+    try:
+        yield scratch / "var"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from models.state import CorpusState
 logger = logging.getLogger(__name__)
 
 _WRITE_OPTION = "chainmatch_write"
+_HOLDS_WRITE_LOCK = "chainmatch_holds_write_lock"
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -46,13 +48,35 @@ def make_engine(settings: Settings) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        # Writers of this process queue on a lock of their own before BEGIN IMMEDIATE: SQLite's
+        # busy handler polls with sleeps of up to 100 ms, which under a burst of short writes
+        # (audited reads) turns into long tails; a lock hands over at once. Other processes still
+        # meet at busy_timeout.
+        write_lock = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Writers take the write lock at BEGIN (see ``writer``), so two writers queue on
-            # busy_timeout instead of deadlocking while upgrading read locks; readers stay deferred
-            # and never block anyone under WAL.
-            immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Writers take the write lock at BEGIN (see ``writer``), so two writers queue instead
+            # of deadlocking while upgrading read locks; readers stay deferred and never block
+            # anyone under WAL.
+            if not conn.get_execution_options().get(_WRITE_OPTION, False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if not write_lock.acquire(timeout=busy_ms / 1000):
+                raise TimeoutError("数据库写入繁忙 (database busy: no write slot in time)")
+            conn.info[_HOLDS_WRITE_LOCK] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        def _release(conn: Any) -> None:
+            if conn.info.pop(_HOLDS_WRITE_LOCK, False):
+                write_lock.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
 
         # pysqlite's own transaction handling must be off for the explicit BEGIN above.
         @event.listens_for(engine, "connect", insert=True)

@@ -5,12 +5,18 @@ revision it was built at (``corpus_tag`` in its manifest). Every search first co
 with the database's revision (one indexed read) and catches up incrementally from the firms
 written since — so every worker process serves the current data, a crash between a commit and
 an index save loses nothing, and a server sees CLI imports without a restart.
+
+When enough firms have changed since the last full build, a fresh engine (encoder refitted,
+lexical statistics recomputed) is built in a background thread from a database snapshot while the
+current one keeps serving and catching up; it is swapped in under the write lock and caught up from
+the snapshot's revision. Only a change of the product graph rebuilds in the foreground.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +35,8 @@ from recommender.errors import IndexCorrupt, IndexNotFound
 
 logger = logging.getLogger(__name__)
 
-# Above this share of firms changed since the last full build, rebuild (and refit the encoder
-# and lexical statistics) instead of adding incrementally.
+# Above this share of firms changed since the last full build, rebuild in the background (and
+# refit the encoder and lexical statistics); until then firms are added incrementally.
 REBUILD_FRACTION = 0.25
 # Persisting the index is not needed for correctness — the database is the source of truth and a
 # loaded index catches up from its revision — only to keep restarts fast. Writing 100k firms' index
@@ -78,9 +84,12 @@ def engine_config(settings: Settings) -> EngineConfig:
 class IndexService:
     """One per process. ``searching()`` yields an engine that is current with the database."""
 
-    def __init__(self, settings: Settings, db: Engine) -> None:
+    def __init__(self, settings: Settings, db: Engine, *, background_rebuilds: bool = False) -> None:
+        """``background_rebuilds``: the service keeps serving while a rebuild runs; a one-shot
+        command (the CLI) rebuilds in the foreground, since its process ends after the call."""
         self.settings = settings
         self.db = db
+        self.background_rebuilds = background_rebuilds
         self.config = engine_config(settings)
         self._lock = ReadWriteLock()
         self._engine: Recommender | None = None
@@ -88,6 +97,7 @@ class IndexService:
         self._built_firms = 0
         self._changed_since_build = 0
         self._unsaved_changes = 0
+        self._background: threading.Thread | None = None
         self.origin = "none"  # how the loaded index came to be: loaded | rebuilt | caught-up
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -122,21 +132,65 @@ class IndexService:
         with self._lock.write():
             return self._rebuild(progress=progress)
 
-    def _rebuild(self, *, progress: bool) -> dict[str, Any]:
-        started = time.perf_counter()
+    def _build_from_database(self, *, progress: bool) -> tuple[Recommender, CorpusTag, int, int]:
+        """A fresh engine from a snapshot: (engine, its tag, firms, relations). Needs no lock.
+
+        The state is read first: a firm written meanwhile has a higher revision than the tag, so a
+        catch-up from the tag applies it (again, harmlessly, if the snapshot already had it).
+        """
         with Session(self.db) as session:
             state = read_state(session)
             firms = load_firm_docs(session)
             relations = load_relations(session)
         engine = Recommender.build(firms, relations, self.config, progress=progress)
-        tag = CorpusTag(state.instance, state.revision, state.relations_revision)
+        return (
+            engine,
+            CorpusTag(state.instance, state.revision, state.relations_revision),
+            len(firms),
+            len(relations),
+        )
+
+    def _rebuild(self, *, progress: bool) -> dict[str, Any]:
+        started = time.perf_counter()
+        engine, tag, n_firms, n_relations = self._build_from_database(progress=progress)
         self._engine, self._tag = engine, tag
-        self._built_firms, self._changed_since_build = len(firms), 0
+        self._built_firms, self._changed_since_build = n_firms, 0
         self.origin = "rebuilt"
         self._save()
         seconds = time.perf_counter() - started
-        logger.info("index rebuilt: %d firms, %d relations in %.1fs", len(firms), len(relations), seconds)
-        return {"firms": len(firms), "relations": len(relations), "seconds": round(seconds, 2)}
+        logger.info("index rebuilt: %d firms, %d relations in %.1fs", n_firms, n_relations, seconds)
+        return {"firms": n_firms, "relations": n_relations, "seconds": round(seconds, 2)}
+
+    def _start_background_rebuild(self) -> None:
+        """Caller holds the write lock, so only one thread gets here at a time."""
+        if self._background is not None and self._background.is_alive():
+            return
+        self._background = threading.Thread(
+            target=self._background_rebuild, name="index-rebuild", daemon=True
+        )
+        self._background.start()
+
+    def _background_rebuild(self) -> None:
+        try:
+            started = time.perf_counter()
+            engine, tag, n_firms, _ = self._build_from_database(progress=False)
+            with self._lock.write():
+                current = self._tag
+                if current is None or (current.instance, current.relations_revision) != (
+                    tag.instance,
+                    tag.relations_revision,
+                ):
+                    return  # the graph changed meanwhile and a foreground rebuild replaced the engine
+                self._engine, self._tag = engine, tag
+                self._built_firms, self._changed_since_build = n_firms, 0
+                self._unsaved_changes = max(self._unsaved_changes, n_firms)  # next checkpoint saves it
+                self._catch_up()
+                self.origin = "rebuilt"
+            logger.info(
+                "index rebuilt in the background: %d firms in %.1fs", n_firms, time.perf_counter() - started
+            )
+        except Exception:  # the current engine keeps serving; the next threshold crossing retries
+            logger.exception("background index rebuild failed")
 
     def _save(self) -> None:
         assert self._engine is not None and self._tag is not None
@@ -174,8 +228,10 @@ class IndexService:
         self._changed_since_build += len(upserts) + len(deleted)
         self._unsaved_changes += len(upserts) + len(deleted)
         if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
-            self._rebuild(progress=False)
-            return False
+            if not self.background_rebuilds:
+                self._rebuild(progress=False)
+                return False
+            self._start_background_rebuild()
         if deleted:
             self._engine.remove_firms(deleted)
         if upserts:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from chainmatch.db import writer
@@ -20,6 +22,8 @@ from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import ApiKey, Role
 from models.common import utcnow
 from models.firm import Firm
+
+logger = logging.getLogger(__name__)
 
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -106,9 +110,14 @@ def authenticate(session: Session, presented: str) -> Principal | None:
         # End the read transaction, then stamp the key as a writer: upgrading a read transaction
         # to a write one deadlocks on SQLite under concurrent writers ("database is locked").
         session.rollback()
-        with Session(writer(session.get_bind())) as stamp:  # type: ignore[arg-type]
-            stamp.exec(update(ApiKey).where(col(ApiKey.id) == principal.key_id).values(last_used_at=now))
-            stamp.commit()
+        try:
+            with Session(writer(session.get_bind())) as stamp:  # type: ignore[arg-type]
+                stamp.exec(update(ApiKey).where(col(ApiKey.id) == principal.key_id).values(last_used_at=now))
+                stamp.commit()
+        except OperationalError as exc:
+            # The stamp is advisory (minute resolution): a busy database must not turn a valid
+            # key away. The next request stamps again.
+            logger.warning("could not record last use of key %s: %s", principal.key_id, exc)
     return principal
 
 

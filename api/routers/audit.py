@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
-from api.deps import AdminDep, ReadSessionDep, SettingsDep
+from api.deps import AdminDep, PageSizeDep, ReadSessionDep
 from api.schemas import Page
 from models.audit import AuditEvent, AuditEventPublic
 
@@ -18,14 +18,10 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def read_audit(
     _admin: AdminDep,
     session: ReadSessionDep,
-    settings: SettingsDep,
+    size: PageSizeDep,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> Page[AuditEventPublic]:
-    size = limit or settings.default_page_size
-    if size > settings.max_page_size:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"limit 最大为 {settings.max_page_size}")
     query = select(AuditEvent)
     if object_id:
         query = query.where(AuditEvent.object_id == object_id)

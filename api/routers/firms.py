@@ -7,16 +7,16 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from api.bulk import BULK_BODY_DOC, read_bulk
+from api.bulk import BULK_BODY_DOC, ingest_bulk
 from api.deps import (
     AdminDep,
     DbDep,
     IndexDep,
     LiveFirmDep,
+    PageSizeDep,
     PrincipalDep,
     ReadableFirmDep,
     ReadAuditDep,
@@ -71,13 +71,7 @@ async def upsert_firms(
 ) -> IngestReport:
     """Upsert firms by id (JSON array or NDJSON). Without ``skip_invalid`` a body with any invalid
     record writes nothing and answers 422 with every error (line, id, field, reason)."""
-    records = await read_bulk(request, settings)
-    report = await run_in_threadpool(ingest_firms, db, records, skip_invalid=skip_invalid)
-    if not report.written:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
-        return report
-    await run_in_threadpool(index.refresh, checkpoint=True)
-    return report
+    return await ingest_bulk(request, response, settings, db, index, ingest_firms, skip_invalid=skip_invalid)
 
 
 @router.get("/{firm_id}", response_model=FirmAdminPublic, response_model_exclude_none=False)
@@ -104,19 +98,12 @@ def _decode_cursor(cursor: str | None) -> str | None:
 def list_firms(
     principal: PrincipalDep,
     session: ReadSessionDep,
-    settings: SettingsDep,
+    size: PageSizeDep,
     province: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=100, description="in name, full name or product names")] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int | None, Query(ge=1, description="page size, capped by the server")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[FirmAdminPublic]:
-    size = limit or settings.default_page_size
-    if size > settings.max_page_size:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
-        )
     query = select(Firm).where(col(Firm.deleted_at).is_(None))
     if province:
         query = query.where(Firm.province == normalize_province(province))

@@ -12,6 +12,7 @@ from api.deps import (
     EditableGapListDep,
     IndexDep,
     LeaderOrAdminDep,
+    PageSizeDep,
     PrincipalDep,
     ReadableGapListDep,
     ReadAuditDep,
@@ -82,17 +83,10 @@ def list_gap_lists(
     principal: PrincipalDep,
     session: ReadSessionDep,
     read_audit: ReadAuditDep,
-    settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    size: PageSizeDep,
     cursor: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Page[GapListPublic]:
     """The lists the caller may see: a leader its own, a bureau those submitted in its region, admin all."""
-    size = limit or settings.default_page_size
-    if size > settings.max_page_size:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
-        )
     query = visible_lists(principal)
     if cursor:
         query = query.where(GapList.id > cursor)

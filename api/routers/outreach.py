@@ -7,10 +7,10 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlmodel import Session
 
-from api.deps import BureauOrAdminDep, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import BureauOrAdminDep, PageSizeDep, ReadSessionDep, SessionDep
 from api.errors import ErrorBody
 from api.routers.chains import domain_errors
 from api.schemas import Page
@@ -91,22 +91,15 @@ def create(body: OutreachCreate, principal: BureauOrAdminDep, session: SessionDe
 def list_all(
     principal: BureauOrAdminDep,
     session: ReadSessionDep,
-    settings: SettingsDep,
+    size: PageSizeDep,
     chain_id: Annotated[str | None, Query(max_length=64)] = None,
     node_id: Annotated[str | None, Query(max_length=64)] = None,
     stage: Stage | None = None,
     kind: CandidateKind | None = None,
     region: Annotated[str | None, Query(max_length=40, description="admin: filter by province")] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]{1,9}$")] = None,
 ) -> Page[OutreachPublic]:
     """The records of the caller's region (admin: all, or ``region``), oldest first."""
-    size = limit or settings.default_page_size
-    if size > settings.max_page_size:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"limit 最大为 {settings.max_page_size} (page size is capped at {settings.max_page_size})",
-        )
     where = None
     if region is not None:
         with domain_errors():

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request, Response
 
-from api.bulk import BULK_BODY_DOC, read_bulk
+from api.bulk import BULK_BODY_DOC, ingest_bulk
 from api.deps import AdminDep, DbDep, IndexDep, SettingsDep
 from chainmatch.ingest.relations import ingest_relations
 from chainmatch.ingest.report import IngestReport
@@ -31,10 +30,6 @@ async def add_relations(
     skip_invalid: Annotated[bool, Query()] = False,
 ) -> IngestReport:
     """Add product relations {product, relation, target} (JSON array or NDJSON); existing ones are unchanged."""
-    records = await read_bulk(request, settings)
-    report = await run_in_threadpool(ingest_relations, db, records, skip_invalid=skip_invalid)
-    if not report.written:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
-        return report
-    await run_in_threadpool(index.refresh, checkpoint=True)
-    return report
+    return await ingest_bulk(
+        request, response, settings, db, index, ingest_relations, skip_invalid=skip_invalid
+    )

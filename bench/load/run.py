@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench._data import chainkg_dir
-from bench._server import BIN, OUT, guangdong_leader, prepare, served
+from bench._server import BIN, OUT, guangdong_leader, prepare, scratch_copy, served
 
 LOAD_OUT = OUT / "load"
 QUERIES = [
@@ -89,9 +89,9 @@ def main() -> None:
         ],
         name="load_gap_lists",
     )
-    with served(prepared.data_dir, port=args.port, workers=args.workers, log_name="load-server.log") as (
-        url,
-        server,
+    with (
+        scratch_copy(prepared.data_dir, "load-scratch") as data_dir,  # the ingests must not grow the corpus
+        served(data_dir, port=args.port, workers=args.workers, log_name="load-server.log") as (url, server),
     ):
         bureau, admin = prepared.bureau_key, prepared.admin_key
         lists = httpx.get(f"{url}/v1/gap-lists", params={"limit": 100}, headers={"X-API-Key": bureau}).json()[
