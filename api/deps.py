@@ -19,7 +19,7 @@ from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal, authenticate
 from chainmatch.settings import Settings
 from models.apikey import Role
-from models.firm import Firm
+from models.firm import FIRM_ID_PATTERN, Firm
 from models.gap import GapList
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key: cm_<prefix>_<secret>")
@@ -129,8 +129,10 @@ AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 BureauOrAdminDep = Annotated[Principal, Depends(require(Role.BUREAU, Role.ADMIN))]
 LeaderOrAdminDep = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
 
-GapListId = Annotated[str, Path(max_length=40, description="gap list id (gl_…)")]
-FirmId = Annotated[str, Path(max_length=64)]
+GapListId = Annotated[
+    str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="gap list id (gl_…)")
+]
+FirmId = Annotated[str, Path(max_length=64, pattern=FIRM_ID_PATTERN)]
 
 
 def _not_found(what: str) -> HTTPException:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from chainmatch.ingest.readers import UnreadableInput
 from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
@@ -59,6 +60,18 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
+    async def rejected_value(request: Request, exc: Exception) -> JSONResponse:
+        # Values that pass validation but not the database's own rules (e.g. a NUL character in
+        # a path parameter on PostgreSQL, a number beyond its column): the input's fault.
+        logger.info("database rejected a value on %s %s: %s", request.method, request.url.path, exc.__cause__)
+        return JSONResponse(
+            {
+                "detail": "输入值无效：含不允许的字符或超出范围 (a value has a forbidden character or is out of range)"
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    app.add_exception_handler(DataError, rejected_value)
     app.add_exception_handler(RecommenderError, domain_error)
     app.add_exception_handler(UnreadableInput, domain_error)
     app.add_exception_handler(Exception, unexpected)

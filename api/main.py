@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = make_engine(settings)
         init_db(db)
-        index = IndexService(settings, db, background_rebuilds=True)
+        index = IndexService(settings, db, serving=True)
         await run_in_threadpool(index.start)
         app.state.settings = settings
         app.state.db = db

@@ -84,12 +84,13 @@ def engine_config(settings: Settings) -> EngineConfig:
 class IndexService:
     """One per process. ``searching()`` yields an engine that is current with the database."""
 
-    def __init__(self, settings: Settings, db: Engine, *, background_rebuilds: bool = False) -> None:
-        """``background_rebuilds``: the service keeps serving while a rebuild runs; a one-shot
-        command (the CLI) rebuilds in the foreground, since its process ends after the call."""
+    def __init__(self, settings: Settings, db: Engine, *, serving: bool = False) -> None:
+        """``serving``: a long-running service — it keeps serving while a rebuild runs in the
+        background, and its disk copy is a cache (a failed save is logged, not raised). A one-shot
+        command (the CLI) rebuilds in the foreground and must save, since its process ends."""
         self.settings = settings
         self.db = db
-        self.background_rebuilds = background_rebuilds
+        self.serving = serving
         self.config = engine_config(settings)
         self._lock = ReadWriteLock()
         self._engine: Recommender | None = None
@@ -126,7 +127,7 @@ class IndexService:
             self._engine, self._tag, self._built_firms = engine, tag, engine.n_firms
             self.origin = "loaded"
             if self._catch_up():
-                self._save()
+                self._persist()
 
     def rebuild(self, *, progress: bool = False) -> dict[str, Any]:
         with self._lock.write():
@@ -156,7 +157,7 @@ class IndexService:
         self._engine, self._tag = engine, tag
         self._built_firms, self._changed_since_build = n_firms, 0
         self.origin = "rebuilt"
-        self._save()
+        self._persist()
         seconds = time.perf_counter() - started
         logger.info("index rebuilt: %d firms, %d relations in %.1fs", n_firms, n_relations, seconds)
         return {"firms": n_firms, "relations": n_relations, "seconds": round(seconds, 2)}
@@ -198,6 +199,17 @@ class IndexService:
         self._engine.save(self.settings.index_dir)
         self._unsaved_changes = 0
 
+    def _persist(self) -> None:
+        """Save; in the service the disk copy is only a cache of the engine in memory, so a
+        failure is logged and retried at the next checkpoint, not raised into a request."""
+        if not self.serving:
+            self._save()
+            return
+        try:
+            self._save()
+        except OSError:
+            logger.exception("could not write the index to %s; serving from memory", self.settings.index_dir)
+
     # -- staying current -------------------------------------------------------------------
     def _is_current(self) -> bool:
         if self._engine is None or self._tag is None:
@@ -228,7 +240,7 @@ class IndexService:
         self._changed_since_build += len(upserts) + len(deleted)
         self._unsaved_changes += len(upserts) + len(deleted)
         if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
-            if not self.background_rebuilds:
+            if not self.serving:
                 self._rebuild(progress=False)
                 return False
             self._start_background_rebuild()
@@ -255,7 +267,7 @@ class IndexService:
             if self._engine is None:
                 self._rebuild(progress=False)
             elif self._catch_up() and checkpoint and self._checkpoint_due():
-                self._save()
+                self._persist()
 
     def _checkpoint_due(self) -> bool:
         n_firms = self._engine.n_firms if self._engine is not None else 0
@@ -265,7 +277,7 @@ class IndexService:
         """Persist changes not saved yet (at shutdown, and by one-shot commands)."""
         with self._lock.write():
             if self._engine is not None and self._unsaved_changes:
-                self._save()
+                self._persist()
 
     @contextmanager
     def searching(self) -> Iterator[Recommender]:

@@ -15,13 +15,15 @@ Pipeline of one query (see ``docs`` in the report for the design):
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -599,11 +601,12 @@ class Recommender:
                     with open(p, "rb") as fh:
                         os.fsync(fh.fileno())
             old = None
-            if directory.exists():
-                old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
-                os.rename(directory, old)
-            os.rename(tmp, directory)
-            _fsync_dir(directory.parent)
+            with _swap_lock(directory, exclusive=True):  # several worker processes save one index
+                if directory.exists():
+                    old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
+                    os.rename(directory, old)
+                os.rename(tmp, directory)
+                _fsync_dir(directory.parent)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except BaseException:
@@ -645,6 +648,11 @@ class Recommender:
     @classmethod
     def load(cls, directory: Path, config: EngineConfig) -> Recommender:
         directory = Path(directory)
+        with _swap_lock(directory, exclusive=False):
+            return cls._load(directory, config)
+
+    @classmethod
+    def _load(cls, directory: Path, config: EngineConfig) -> Recommender:
         mpath = directory / "manifest.json"
         if not mpath.is_file():
             raise errors.IndexNotFound(f"no index at {directory}")
@@ -696,6 +704,20 @@ class Recommender:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             raise errors.IndexCorrupt(f"cannot read index at {directory}: {exc}") from exc
+
+
+@contextmanager
+def _swap_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """An advisory lock (a file beside the index) held while the directory is swapped or read."""
+    if not directory.parent.exists():
+        yield
+        return
+    with open(directory.parent / f".{directory.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fsync_dir(path: Path) -> None:

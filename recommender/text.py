@@ -14,8 +14,10 @@ from functools import lru_cache
 import zhconv
 
 _SPACE_RE = re.compile(r"\s+")
-# Characters that carry no meaning in product names but differ between sources.
-_DECORATION_RE = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+# Characters that carry no meaning in names but differ between sources: zero-width marks and C0
+# control characters (NUL among them, which PostgreSQL text cannot even store). Tabs and line
+# breaks are white space and are folded below.
+_DECORATION_RE = re.compile(r"[\u200b\u200c\u200d\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @lru_cache(maxsize=65536)

@@ -194,6 +194,30 @@ def test_writes_are_searchable_at_once_and_deletes_disappear(writable) -> None: 
         assert c.get("/readyz").json()["index"]["in_step"] is True
 
 
+def test_control_characters_and_out_of_range_values_never_reach_the_database(writable) -> None:  # type: ignore[no-untyped-def]
+    """Found by Schemathesis on PostgreSQL: a NUL in a text field and a cursor beyond the id
+    column's range were 500s there. Both databases now answer alike."""
+    server, keys = writable
+    with server.client(keys.admin) as c:
+        created = c.post(
+            "/v1/gap-lists",
+            json={
+                "leader_firm_id": keys.leader_a_firm,
+                "title": "进口\x00替代清单",
+                "items": [{"name": "分子\x00泵"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["title"] == "进口替代清单"
+        assert created.json()["items"][0]["name"] == "分子泵"
+        assert c.get("/v1/firms/bad%00id").status_code == 422
+        assert c.get("/v1/gap-lists/gl_%00").status_code == 422
+        assert c.get("/v1/firms", params={"q": "泵\x00"}).status_code in (200, 422)
+        assert c.get("/v1/audit", params={"cursor": 2**31}).status_code == 422
+        assert c.get("/v1/audit", params={"cursor": 2**31 - 1}).json()["items"] == []
+        assert c.get("/v1/audit", params={"object_id": "\x00"}).status_code in (200, 422)
+
+
 def test_bulk_and_body_limits(writable) -> None:  # type: ignore[no-untyped-def]
     server, keys = writable
     too_many = [{"id": f"B-{i}", "name": f"企业{i}"} for i in range(51)]

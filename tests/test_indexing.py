@@ -38,7 +38,7 @@ def db(settings: Settings) -> Iterator[Engine]:
 def test_writes_are_caught_up_at_once_and_saved_only_at_checkpoints(settings: Settings, db: Engine) -> None:
     rng = random.Random(1)
     ingest(db, [firm_record(i, rng=rng, tag="A") for i in range(200)])
-    service = IndexService(settings, db, background_rebuilds=True)
+    service = IndexService(settings, db, serving=True)
     service.start()
     assert persisted_firms(settings) == 200
 
@@ -63,7 +63,7 @@ def test_large_churn_rebuilds_in_the_background_while_the_old_engine_serves(
 ) -> None:
     rng = random.Random(2)
     ingest(db, [firm_record(i, rng=rng, tag="A") for i in range(120)])
-    service = IndexService(settings, db, background_rebuilds=True)
+    service = IndexService(settings, db, serving=True)
     service.start()
     with service.searching() as engine:
         first_engine = engine

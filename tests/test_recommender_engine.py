@@ -221,12 +221,37 @@ def test_upsert_replaces_a_firms_entries_and_remove(rec_fusion: Recommender, tmp
     assert r2.n_firms == r.n_firms
 
 
+def test_concurrent_saves_of_one_index_all_succeed(rec: Recommender, tmp_path: Path) -> None:
+    """Worker processes checkpoint the same index directory; each swap must find its way."""
+    import threading
+
+    target = tmp_path / "index"
+    errors: list[BaseException] = []
+
+    def save_repeatedly() -> None:
+        try:
+            for _ in range(4):
+                rec.save(target)
+                Recommender.load(target, EngineConfig())
+        except BaseException as exc:  # noqa: BLE001  (collected and asserted below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_repeatedly) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "index"]
+    assert Recommender.load(target, EngineConfig()).n_firms == rec.n_firms
+
+
 def test_save_load_roundtrip_and_manifest(rec: Recommender, tmp_path: Path) -> None:
     rec.manifest["corpus_tag"] = "test-v1"
     target = tmp_path / "index"
     rec.save(target)
     rec.save(target)  # replacing an existing index is atomic and leaves no temp dirs behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "index"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert (
         manifest["format"] == 1 and manifest["n_firms"] == len(FIRMS) and manifest["corpus_tag"] == "test-v1"

@@ -20,7 +20,9 @@ def read_audit(
     session: ReadSessionDep,
     size: PageSizeDep,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="next_cursor of the previous page")
+    ] = None,
 ) -> Page[AuditEventPublic]:
     query = select(AuditEvent)
     if object_id:

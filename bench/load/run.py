@@ -5,6 +5,7 @@ ingests; samples the server's memory (RSS) and open files every 5 s. Prints the 
 Locust CSVs land in bench/out/load/.
 
     python -m bench.load.run [--firms bench/out/synth_100k.jsonl] [--users 20] [--duration 2m]
+                             [--workers 1] [--read-only]
 
 The 100k corpus comes from ``python bench/synth.py --n 100000 --out bench/out/synth_100k.jsonl``.
 """
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--duration", default="2m")
     parser.add_argument("--port", type=int, default=8711)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--read-only", action="store_true", help="bureaus only: no ingests, memory must stay flat"
+    )
     args = parser.parse_args()
     LOAD_OUT.mkdir(parents=True, exist_ok=True)
 
@@ -134,6 +138,7 @@ def main() -> None:
                 "--csv",
                 str(LOAD_OUT / "locust"),
                 "--only-summary",
+                *(["Bureau"] if args.read_only else []),  # the user classes to run: bureaus only
             ],
             env=locust_env,
             check=False,
@@ -155,12 +160,19 @@ def main() -> None:
     total = next(r for r in rows if r["Name"] == "Aggregated")
     errors = int(total["Failure Count"]) / max(1, int(total["Request Count"]))
     print(f"error rate: {errors:.4%}")
-    first, last = samples[1] if len(samples) > 1 else samples[0], samples[-1]
-    peak = max(s[1] for s in samples)
-    print(
-        f"server RSS: {first[1]:.0f} MB after warm-up → {last[1]:.0f} MB at the end (peak {peak:.0f} MB); "
-        f"open files: {first[2]} → {last[2]} (max {max(s[2] for s in samples)})"
+    first = samples[1] if len(samples) > 1 else samples[0]
+    last = samples[-1]
+    quarters = [samples[min(len(samples) - 1, round(q * (len(samples) - 1)))] for q in (0.25, 0.5, 0.75, 1.0)]
+    trajectory = ", ".join(f"{t:.0f} s {rss:.0f} MB / {fds} fds" for t, rss, fds in quarters)
+    ingested = (
+        int(next((r["Request Count"] for r in rows if r["Name"].startswith("POST /v1/firms")), "0")) * 20
     )
+    print(
+        f"server RSS: {first[1]:.0f} MB after warm-up → {last[1]:.0f} MB at the end "
+        f"(peak {max(x[1] for x in samples):.0f} MB) while {ingested:,} firms were ingested; "
+        f"open files: {first[2]} → {last[2]} (max {max(x[2] for x in samples)})"
+    )
+    print(f"trajectory: {trajectory}")
 
 
 if __name__ == "__main__":
