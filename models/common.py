@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator
 
 from recommender.text import normalize_text
 
@@ -61,9 +61,11 @@ def _not_blank(value: str) -> str:
     return value
 
 
-# Texts are normalised (NFKC: full-width → half-width, trimmed, traditional → simplified) on the way in.
-NormText = Annotated[str, BeforeValidator(_norm_required), AfterValidator(_not_blank)]
-OptNormText = Annotated[str | None, BeforeValidator(_norm_optional)]
+# Texts are normalised (NFKC: full-width → half-width, trimmed, control characters dropped,
+# traditional → simplified) on the way in — after type and length checks, so that max_length
+# holds for the text as sent, as the OpenAPI schema says.
+NormText = Annotated[str, AfterValidator(_norm_required), AfterValidator(_not_blank)]
+OptNormText = Annotated[str | None, AfterValidator(_norm_optional)]
 # Registered names keep their characters (乾照光电 is not 干照光电): NFKC and white space only.
-NameText = Annotated[str, BeforeValidator(_norm_name), AfterValidator(_not_blank)]
-OptNameText = Annotated[str | None, BeforeValidator(_norm_optional_name)]
+NameText = Annotated[str, AfterValidator(_norm_name), AfterValidator(_not_blank)]
+OptNameText = Annotated[str | None, AfterValidator(_norm_optional_name)]
