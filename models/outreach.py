@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict, StrictFloat
+from pydantic import ConfigDict, StrictFloat, field_validator
 from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -58,6 +58,14 @@ class OutreachBase(SQLModel):
     owner: OptNormText = Field(default=None, max_length=100, description="who at the bureau follows it up")
     notes: OptNormText = Field(default=None, max_length=4000)
     due_on: date | None = Field(default=None, description="next step due")
+
+    @field_validator("due_on", mode="before")
+    @classmethod
+    def _date_text(cls, value: object) -> object:
+        # Lax pydantic reads a number as a Unix time (0 → 1970-01-01); the schema says a date string.
+        if value is not None and not isinstance(value, str | date):
+            raise ValueError("日期须为 YYYY-MM-DD 格式的字符串 (a date is a YYYY-MM-DD string)")
+        return value
 
 
 class OutreachCreate(OutreachBase):
