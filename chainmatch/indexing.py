@@ -202,15 +202,13 @@ class IndexService:
     def _persist(self) -> None:
         """Save; in the service the disk copy is only a cache of the engine in memory, so a
         failure is logged and retried at the next checkpoint, not raised into a request."""
-        if not self.serving:
-            self._save()
-            return
         try:
             self._save()
         except OSError:
+            if not self.serving:
+                raise
             logger.exception("could not write the index to %s; serving from memory", self.settings.index_dir)
 
-    # -- staying current -------------------------------------------------------------------
     def _is_current(self) -> bool:
         if self._engine is None or self._tag is None:
             return False
