@@ -13,14 +13,18 @@ from sqlmodel import Session
 
 from api.audit import ReadAudit
 from api.ratelimit import RateLimiter
+from chainmatch.chains.outreach import get_record
+from chainmatch.chains.store import live_chain
 from chainmatch.db import writer
 from chainmatch.gaplists import get_visible
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal, authenticate
 from chainmatch.settings import Settings
 from models.apikey import Role
+from models.chain import Chain
 from models.firm import FIRM_ID_PATTERN, Firm
 from models.gap import GapList
+from models.outreach import OutreachRecord
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key: cm_<prefix>_<secret>")
 
@@ -79,6 +83,17 @@ def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def throttle(limiter: RateLimiter, key_id: int) -> None:
+    """429 with Retry-After when the key has used up its rate (API and dashboard alike)."""
+    wait = limiter.acquire(key_id)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"请求过于频繁，请 {wait:.1f} 秒后重试 (rate limit exceeded)",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
 def get_principal(
     db: DbDep,
     limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
@@ -98,13 +113,7 @@ def get_principal(
             "API 密钥无效或已吊销 (invalid or revoked API key)",
             headers={"WWW-Authenticate": "APIKey"},
         )
-    wait = limiter.acquire(principal.key_id)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"请求过于频繁，请 {wait:.1f} 秒后重试 (rate limit exceeded)",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    throttle(limiter, principal.key_id)
     return principal
 
 
@@ -196,3 +205,40 @@ def get_readable_firm(firm_id: FirmId, session: ReadSessionDep, _principal: Prin
 
 LiveFirmDep = Annotated[Firm, Depends(get_live_firm)]
 ReadableFirmDep = Annotated[Firm, Depends(get_readable_firm)]
+
+
+ChainId = Annotated[str, Path(max_length=64, description="chain id, e.g. precision-instruments-gd")]
+
+
+def get_chain(chain_id: ChainId, session: SessionDep, _principal: BureauOrAdminDep) -> Chain:
+    """The live chain (chains are planning data every bureau and admin may see), in the write
+    session of a route that changes it; 404 otherwise."""
+    return live_chain(session, chain_id)
+
+
+def get_readable_chain(chain_id: ChainId, session: ReadSessionDep, _principal: BureauOrAdminDep) -> Chain:
+    return live_chain(session, chain_id)
+
+
+ChainDep = Annotated[Chain, Depends(get_chain)]
+ReadableChainDep = Annotated[Chain, Depends(get_readable_chain)]
+
+OutreachRecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def get_visible_record(
+    record_id: OutreachRecordId, principal: BureauOrAdminDep, session: SessionDep
+) -> OutreachRecord:
+    """The outreach record if it lies in the caller's region, in the write session of a route
+    that changes it; 404 otherwise (whether or not it exists)."""
+    return get_record(session, principal, record_id)
+
+
+def get_readable_record(
+    record_id: OutreachRecordId, principal: BureauOrAdminDep, session: ReadSessionDep
+) -> OutreachRecord:
+    return get_record(session, principal, record_id)
+
+
+OutreachRecordDep = Annotated[OutreachRecord, Depends(get_visible_record)]
+ReadableOutreachRecordDep = Annotated[OutreachRecord, Depends(get_readable_record)]

@@ -10,6 +10,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
+from chainmatch.chains.errors import (
+    ChainError,
+    ChainExists,
+    ChainNotFound,
+    OutreachConflict,
+    OutreachError,
+    OutreachNotFound,
+    RegionForbidden,
+)
+from chainmatch.chains.jobs import JobNotFound
 from chainmatch.ingest.readers import UnreadableInput
 from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
 
@@ -39,19 +49,34 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _doc("the index is not available yet"),
 }
 
-_STATUS: dict[type[Exception], int] = {
-    InvalidQuery: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    RegionRequired: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    UnreadableInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    IndexNotFound: status.HTTP_503_SERVICE_UNAVAILABLE,
-    IndexCorrupt: status.HTTP_503_SERVICE_UNAVAILABLE,
-}
+# Domain exception → status, first match wins (subclasses before their bases). The message of
+# a domain exception is written for the user (Chinese first) and is sent as it is.
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (InvalidQuery, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (RegionRequired, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (UnreadableInput, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (IndexNotFound, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (IndexCorrupt, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (ChainNotFound, status.HTTP_404_NOT_FOUND),
+    (OutreachNotFound, status.HTTP_404_NOT_FOUND),
+    (JobNotFound, status.HTTP_404_NOT_FOUND),
+    (ChainExists, status.HTTP_409_CONFLICT),
+    (OutreachConflict, status.HTTP_409_CONFLICT),
+    (RegionForbidden, status.HTTP_403_FORBIDDEN),
+    (ChainError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (OutreachError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+)
+DOMAIN_ERRORS = (RecommenderError, UnreadableInput, ChainError, OutreachError, JobNotFound)
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status of a domain exception (400 for one not in the table)."""
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        code = next((c for t, c in _STATUS.items() if isinstance(exc, t)), status.HTTP_400_BAD_REQUEST)
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -72,6 +97,6 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(DataError, rejected_value)
-    app.add_exception_handler(RecommenderError, domain_error)
-    app.add_exception_handler(UnreadableInput, domain_error)
+    for kind in DOMAIN_ERRORS:
+        app.add_exception_handler(kind, domain_error)
     app.add_exception_handler(Exception, unexpected)

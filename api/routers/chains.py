@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy.engine import Engine
 
 from api.deps import (
     BureauOrAdminDep,
+    ChainDep,
     DbDep,
     IndexDep,
+    ReadableChainDep,
     ReadAuditDep,
     ReadSessionDep,
     SessionDep,
@@ -24,17 +24,7 @@ from api.errors import ErrorBody
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.builder import build_from_graph
 from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.errors import (
-    ChainError,
-    ChainExists,
-    ChainNotFound,
-    OutreachConflict,
-    OutreachError,
-    OutreachNotFound,
-    RegionForbidden,
-    RegionMissing,
-)
-from chainmatch.chains.jobs import JobNotFound, JobStatus, ReportJobs, jobs_for
+from chainmatch.chains.jobs import JobStatus, ReportJobs, jobs_for
 from chainmatch.chains.render import MEDIA_TYPES, ReportFormat, filename, render
 from chainmatch.chains.report import build_report
 from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment
@@ -44,7 +34,6 @@ from chainmatch.chains.store import (
     default_region,
     delete_chain,
     list_chains,
-    live_chain,
     replace_chain,
     to_public,
 )
@@ -65,32 +54,6 @@ from recommender.corpus import Region
 
 router = APIRouter(prefix="/v1", tags=["chains"])
 
-_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (ChainNotFound, status.HTTP_404_NOT_FOUND),
-    (OutreachNotFound, status.HTTP_404_NOT_FOUND),
-    (ChainExists, status.HTTP_409_CONFLICT),
-    (OutreachConflict, status.HTTP_409_CONFLICT),
-    (RegionForbidden, status.HTTP_403_FORBIDDEN),
-    (RegionMissing, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (ChainError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (OutreachError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-)
-
-
-def status_for(exc: Exception) -> int:
-    return next((code for kind, code in _STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
-
-
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Chain and outreach errors → HTTP errors with the same (Chinese-first) message."""
-    try:
-        yield
-    except (ChainError, OutreachError) as exc:
-        raise HTTPException(status_for(exc), str(exc)) from exc
-
-
-ChainId = Annotated[str, Path(max_length=64, description="chain id, e.g. precision-instruments-gd")]
 RegionQuery = Annotated[
     str | None,
     Query(max_length=40, description="province (广东省 / 广东 / 粤); a bureau's default is its own"),
@@ -98,26 +61,8 @@ RegionQuery = Annotated[
 CityQuery = Annotated[str | None, Query(max_length=60, description="optionally narrow to a city")]
 
 
-def get_chain(chain_id: ChainId, session: SessionDep, _principal: BureauOrAdminDep) -> Chain:
-    """The live chain (chains are visible to every bureau and admin), in the write session of a
-    route that changes it; 404 otherwise."""
-    with domain_errors():
-        return live_chain(session, chain_id)
-
-
-def get_readable_chain(chain_id: ChainId, session: ReadSessionDep, _principal: BureauOrAdminDep) -> Chain:
-    """The same for routes that only read the chain."""
-    with domain_errors():
-        return live_chain(session, chain_id)
-
-
-ChainDep = Annotated[Chain, Depends(get_chain)]
-ReadableChainDep = Annotated[Chain, Depends(get_readable_chain)]
-
-
 def chain_region(chain: Chain, principal: Principal, province: str | None, city: str | None) -> Region:
-    with domain_errors():
-        return resolve_region(principal, province, city, default=default_region(chain))
+    return resolve_region(principal, province, city, default=default_region(chain))
 
 
 def report_jobs(request: Request, settings: SettingsDep) -> ReportJobs:
@@ -143,8 +88,7 @@ def list_all(_principal: BureauOrAdminDep, session: ReadSessionDep) -> list[Chai
 def create(body: ChainCreate, principal: BureauOrAdminDep, session: SessionDep) -> ChainPublic:
     """Define a chain: nodes (products / technologies in segments) and upstream-of edges. A bureau
     defines chains of its own region (default: its region)."""
-    with domain_errors():
-        chain = create_chain(session, body, principal=principal, source=ChainSource.API)
+    chain = create_chain(session, body, principal=principal, source=ChainSource.API)
     public = to_public(session, chain)
     session.commit()
     return public
@@ -168,12 +112,11 @@ def create_from_graph(
 ) -> ChainPublic | ChainCreate:
     """Build a chain by walking the product graph from ``products`` (upstream materials, narrower
     kinds, products that use them) and store it."""
-    with domain_errors():
-        definition = build_from_graph(corpus_view(session), body)
-        if dry_run:
-            response.status_code = status.HTTP_200_OK
-            return definition
-        chain = create_chain(session, definition, principal=principal, source=ChainSource.GRAPH)
+    definition = build_from_graph(corpus_view(session), body)
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+        return definition
+    chain = create_chain(session, definition, principal=principal, source=ChainSource.GRAPH)
     public = to_public(session, chain)
     session.commit()
     return public
@@ -189,8 +132,7 @@ def replace(
     body: ChainUpdate, chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep
 ) -> ChainPublic:
     """Replace the definition; the version goes up."""
-    with domain_errors():
-        replace_chain(session, chain, body, principal=principal)
+    replace_chain(session, chain, body, principal=principal)
     public = to_public(session, chain)
     session.commit()
     return public
@@ -198,8 +140,7 @@ def replace(
 
 @router.delete("/chains/{chain_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete(chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep) -> None:
-    with domain_errors():
-        delete_chain(session, chain, principal=principal)
+    delete_chain(session, chain, principal=principal)
     session.commit()
 
 
@@ -284,8 +225,7 @@ def report(
     province, city = _body_region(body)
     where = chain_region(chain, principal, province, city)
     read_audit.record("report", "chain", chain.id)
-    with domain_errors():
-        result = build_report(db, index, chain.id, where, principal, body)
+    result = build_report(db, index, chain.id, where, principal, body)
     return download(render(result, format), filename(result, format), format)
 
 
@@ -329,10 +269,7 @@ JobId = Annotated[str, Path(max_length=40)]
 @router.get("/report-jobs/{job_id}", response_model=JobStatus)
 def report_job(job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep) -> JobStatus:
     """``state`` queued | running | done | failed, with ``done`` of ``total`` weak links."""
-    try:
-        return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
-    except JobNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "任务不存在 (job not found)") from exc
+    return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
 
 
 @router.get("/report-jobs/{job_id}/result", response_class=Response)
@@ -340,10 +277,5 @@ def report_job_result(
     job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep, format: FormatQuery = ReportFormat.JSON
 ) -> Response:
     """The finished report; 404 until the job is done."""
-    try:
-        data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
-    except JobNotFound as exc:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "任务不存在或尚未完成 (job not found or not done)"
-        ) from exc
+    data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
     return download(data, name, format)

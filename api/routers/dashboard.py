@@ -35,14 +35,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.audit import audit
-from api.deps import DbDep, IndexDep, SettingsDep, get_rate_limiter
+from api.deps import DbDep, IndexDep, SettingsDep, get_rate_limiter, throttle
+from api.errors import status_for
 from api.ratelimit import RateLimiter
-from api.routers.chains import download, report_jobs, status_for, submit_report_job
+from api.routers.chains import download, report_jobs, submit_report_job
 from chainmatch.chains import svg
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.errors import ChainError, ChainNotFound, OutreachError
-from chainmatch.chains.jobs import JobNotFound, ReportJobs
+from chainmatch.chains.jobs import ReportJobs
 from chainmatch.chains.outreach import (
     PIPELINE,
     change_stage,
@@ -205,13 +206,7 @@ def current_user(
     user = find_user(db, request.cookies.get(COOKIE))
     if user is None:
         raise _login_redirect(request)
-    wait = limiter.acquire(user.principal.key_id)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"请求过于频繁，请 {wait:.1f} 秒后重试 (rate limit exceeded)",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    throttle(limiter, user.principal.key_id)
     return user
 
 
@@ -645,10 +640,7 @@ def _job_json(job: Any) -> dict[str, Any]:
 def job_status(
     job_id: Annotated[str, Path(max_length=40)], user: BureauUserDep, jobs: JobsDep
 ) -> JSONResponse:
-    try:
-        job = jobs.status(job_id, key_id=user.principal.key_id, admin=user.role is Role.ADMIN)
-    except JobNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "任务不存在 (job not found)") from exc
+    job = jobs.status(job_id, key_id=user.principal.key_id, admin=user.role is Role.ADMIN)
     return JSONResponse(_job_json(job), headers={"Cache-Control": "no-store"})
 
 
@@ -656,12 +648,7 @@ def job_status(
 def job_download(
     job_id: Annotated[str, Path(max_length=40)], fmt: ReportFormat, user: BureauUserDep, jobs: JobsDep
 ) -> Response:
-    try:
-        data, name = jobs.result(job_id, fmt, key_id=user.principal.key_id, admin=user.role is Role.ADMIN)
-    except JobNotFound as exc:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "任务不存在或尚未完成 (job not found or not done)"
-        ) from exc
+    data, name = jobs.result(job_id, fmt, key_id=user.principal.key_id, admin=user.role is Role.ADMIN)
     return download(data, name, fmt)
 
 

@@ -7,19 +7,24 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
-from api.deps import BureauOrAdminDep, PageSizeDep, ReadSessionDep, SessionDep
+from api.deps import (
+    BureauOrAdminDep,
+    OutreachRecordDep,
+    PageSizeDep,
+    ReadableOutreachRecordDep,
+    ReadSessionDep,
+    SessionDep,
+)
 from api.errors import ErrorBody
-from api.routers.chains import domain_errors
 from api.schemas import Page
 from chainmatch.chains.outreach import (
     change_stage,
     create_record,
     events_of,
     feedback_rows,
-    get_record,
     list_records,
     publics,
     to_public,
@@ -46,29 +51,6 @@ CONFLICT = {
     "description": "tracked already, changed meanwhile, or the move is not allowed",
 }
 
-RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def get_visible_record(
-    record_id: RecordId, principal: BureauOrAdminDep, session: SessionDep
-) -> OutreachRecord:
-    """The record if it lies in the caller's region, in the write session of a route that changes
-    it; 404 otherwise (whether or not it exists)."""
-    with domain_errors():
-        return get_record(session, principal, record_id)
-
-
-def get_readable_record(
-    record_id: RecordId, principal: BureauOrAdminDep, session: ReadSessionDep
-) -> OutreachRecord:
-    """The same for routes that only read it."""
-    with domain_errors():
-        return get_record(session, principal, record_id)
-
-
-RecordDep = Annotated[OutreachRecord, Depends(get_visible_record)]
-ReadableRecordDep = Annotated[OutreachRecord, Depends(get_readable_record)]
-
 
 def _public(session: Session, record: OutreachRecord) -> OutreachPublic:
     return to_public(record, session.get(Firm, record.firm_id))
@@ -80,8 +62,7 @@ def _public(session: Session, record: OutreachRecord) -> OutreachPublic:
 def create(body: OutreachCreate, principal: BureauOrAdminDep, session: SessionDep) -> OutreachPublic:
     """Start tracking a candidate for a weak link (default stage: shortlisted). ``kind`` follows from
     where the firm is; 409 when the candidate is tracked already in this region."""
-    with domain_errors():
-        record = create_record(session, principal, body)
+    record = create_record(session, principal, body)
     public = _public(session, record)
     session.commit()
     return public
@@ -102,8 +83,7 @@ def list_all(
     """The records of the caller's region (admin: all, or ``region``), oldest first."""
     where = None
     if region is not None:
-        with domain_errors():
-            where = resolve_region(principal, region)
+        where = resolve_region(principal, region)
     records = list_records(
         session,
         principal,
@@ -156,15 +136,14 @@ def feedback(
 
 
 @router.get("/{record_id}", response_model=OutreachPublic)
-def read(record: ReadableRecordDep, session: ReadSessionDep) -> OutreachPublic:
+def read(record: ReadableOutreachRecordDep, session: ReadSessionDep) -> OutreachPublic:
     return _public(session, record)
 
 
 @router.patch("/{record_id}", response_model=OutreachPublic)
-def update(body: OutreachUpdate, record: RecordDep, session: SessionDep) -> OutreachPublic:
+def update(body: OutreachUpdate, record: OutreachRecordDep, session: SessionDep) -> OutreachPublic:
     """Owner, notes, due date; fields left out are kept."""
-    with domain_errors():
-        update_record(session, record, body)
+    update_record(session, record, body)
     public = _public(session, record)
     session.commit()
     return public
@@ -172,17 +151,16 @@ def update(body: OutreachUpdate, record: RecordDep, session: SessionDep) -> Outr
 
 @router.post("/{record_id}/stage", response_model=OutreachPublic, responses={409: CONFLICT})
 def move(
-    body: StageChange, record: RecordDep, principal: BureauOrAdminDep, session: SessionDep
+    body: StageChange, record: OutreachRecordDep, principal: BureauOrAdminDep, session: SessionDep
 ) -> OutreachPublic:
     """Move to another stage (declined needs ``reason``; signed is final; ``expected_version`` guards
     against concurrent edits with 409). Stored as feedback."""
-    with domain_errors():
-        change_stage(session, principal, record, body)
+    change_stage(session, principal, record, body)
     public = _public(session, record)
     session.commit()
     return public
 
 
 @router.get("/{record_id}/events", response_model=list[OutreachEventPublic])
-def history(record: ReadableRecordDep, session: ReadSessionDep) -> list[OutreachEventPublic]:
+def history(record: ReadableOutreachRecordDep, session: ReadSessionDep) -> list[OutreachEventPublic]:
     return events_of(session, record)

@@ -59,7 +59,11 @@ class JobStatus(BaseModel):
 
 
 class JobNotFound(LookupError):
-    pass
+    """No such job of the caller's, or (for results) not finished yet (404 at the API)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__("任务不存在或尚未完成 (job not found or not done)")
+        self.job_id = job_id
 
 
 class ReportJobs:
