@@ -195,7 +195,9 @@ def _live_firm(session: Session, firm_id: str) -> Firm:
     return firm
 
 
-def get_live_firm(firm_id: FirmId, session: SessionDep, _principal: PrincipalDep) -> Firm:
+def get_deletable_firm(firm_id: FirmId, session: SessionDep, _admin: AdminDep) -> Firm:
+    """Only admin writes firms: the role is checked first, so others get 403, never a 404 that
+    tells them whether the id exists."""
     return _live_firm(session, firm_id)
 
 
@@ -203,7 +205,7 @@ def get_readable_firm(firm_id: FirmId, session: ReadSessionDep, _principal: Prin
     return _live_firm(session, firm_id)
 
 
-LiveFirmDep = Annotated[Firm, Depends(get_live_firm)]
+DeletableFirmDep = Annotated[Firm, Depends(get_deletable_firm)]
 ReadableFirmDep = Annotated[Firm, Depends(get_readable_firm)]
 
 

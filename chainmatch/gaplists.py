@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -33,7 +33,15 @@ class GapListError(ValueError):
     """A gap list request that cannot be carried out as asked (unknown leader, bad region…)."""
 
 
+def in_city(city: str) -> ColumnElement[bool]:
+    """Lists submitted to ``city`` or to its whole province (no city): what concerns the city."""
+    return or_(col(GapList.region_city).is_(None), col(GapList.region_city) == city)
+
+
 def visible_lists(principal: Principal) -> SelectOfScalar[GapList]:
+    """The lists a caller may read: admin all; a leader its own; a bureau those submitted in its
+    region — a city bureau also sees the lists submitted to its whole province (the default
+    region of a list), not those of other cities."""
     query = select(GapList).where(col(GapList.deleted_at).is_(None))
     if principal.role is Role.ADMIN:
         return query
@@ -41,7 +49,7 @@ def visible_lists(principal: Principal) -> SelectOfScalar[GapList]:
         return query.where(GapList.leader_firm_id == principal.firm_id)
     query = query.where(GapList.region_province == principal.province)
     if principal.city:
-        query = query.where(GapList.region_city == principal.city)
+        query = query.where(in_city(principal.city))
     return query
 
 

@@ -253,3 +253,47 @@ def test_revoked_and_malformed_keys_are_401(world) -> None:  # type: ignore[no-u
     for key in ("nonsense", "cm_x_y", "cm_000000000000_" + "a" * 43, "", "cm_" + "x" * 300):
         with server.client(key or None) as c:
             assert c.get("/v1/firms").status_code == 401
+
+
+def test_city_bureau_sees_its_city_and_province_wide_lists_not_other_cities(world) -> None:  # type: ignore[no-untyped-def]
+    from chainmatch.db import make_engine, session_scope
+    from chainmatch.keys import create_key
+    from models.apikey import Role
+
+    server, _ = world
+    db = make_engine(server.settings)
+    with session_scope(db) as session:
+        shenzhen = create_key(session, Role.BUREAU, province="广东省", city="深圳市")[1]
+        guangzhou = create_key(session, Role.BUREAU, province="广东省", city="广州")[1]
+    db.dispose()
+    province_wide = new_list(world, "全省清单")  # default region: the leader's province, no city
+    with client(world, "leader_a") as c:
+        response = c.post(
+            "/v1/gap-lists",
+            json={
+                "title": "深圳清单",
+                "region": {"province": "粤", "city": "深圳"},
+                "items": [{"name": "离子源"}],
+            },
+        )
+    assert response.status_code == 201, response.text
+    assert (response.json()["region_province"], response.json()["region_city"]) == ("广东省", "深圳市")
+    shenzhen_only = response.json()["id"]
+
+    with server.client(shenzhen) as c:
+        assert c.get(f"/v1/gap-lists/{province_wide}").status_code == 200
+        assert c.get(f"/v1/gap-lists/{shenzhen_only}").status_code == 200
+        seen = {gl["id"] for gl in c.get("/v1/gap-lists", params={"limit": 200}).json()["items"]}
+    assert {province_wide, shenzhen_only} <= seen
+    with server.client(guangzhou) as c:
+        assert c.get(f"/v1/gap-lists/{province_wide}").status_code == 200
+        assert c.get(f"/v1/gap-lists/{shenzhen_only}").status_code == 404
+        seen = {gl["id"] for gl in c.get("/v1/gap-lists", params={"limit": 200}).json()["items"]}
+    assert province_wide in seen and shenzhen_only not in seen
+
+
+@pytest.mark.parametrize("role", ("bureau_gd", "leader_a"))
+def test_deleting_a_firm_is_403_for_non_admin_whether_or_not_it_exists(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    with client(world, role) as c:
+        assert c.delete("/v1/firms/NO-SUCH-FIRM").status_code == 403
+        assert c.delete(f"/v1/firms/{world[1].leader_b_firm}").status_code == 403

@@ -14,8 +14,8 @@ from api.bulk import BULK_BODY_DOC, ingest_bulk
 from api.deps import (
     AdminDep,
     DbDep,
+    DeletableFirmDep,
     IndexDep,
-    LiveFirmDep,
     PageSizeDep,
     PrincipalDep,
     ReadableFirmDep,
@@ -133,7 +133,7 @@ def list_firms(
 
 
 @router.delete("/{firm_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_firm(firm: LiveFirmDep, _admin: AdminDep, session: SessionDep, index: IndexDep) -> None:
+def delete_firm(firm: DeletableFirmDep, session: SessionDep, index: IndexDep) -> None:
     """Soft delete: the firm leaves every result at once; its record is kept for audit."""
     soft_delete_firm(session, firm.id)
     session.commit()

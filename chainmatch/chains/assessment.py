@@ -54,7 +54,7 @@ from chainmatch.chains.schemas import (
     WeakLinkAssessment,
 )
 from chainmatch.chains.store import edges_of, nodes_of
-from chainmatch.gaplists import visible_lists
+from chainmatch.gaplists import in_city, visible_lists
 from chainmatch.keys import Principal
 from models.chain import Chain, ChainNode, Segment
 from models.common import utcnow
@@ -159,7 +159,7 @@ def declared_items(session: Session, principal: Principal, region: Region) -> li
     """Items of the gap lists of ``region`` that ``principal`` may read (never others')."""
     query = visible_lists(principal).where(GapList.region_province == region.province)
     if region.city:
-        query = query.where(GapList.region_city == region.city)
+        query = query.where(in_city(region.city))
     lists = {gl.id: gl for gl in session.exec(query)}
     if not lists:
         return []
