@@ -97,6 +97,12 @@ class MatchRequest(BaseModel):
     )
     scope: Scope = Scope.ALL
     k: int = Field(10, ge=1)
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="results scoring below this (0..1) are left out; default: the server's setting (0.1)",
+    )
     filters: Filters = Field(default_factory=Filters)
 
     @field_validator("region", mode="after")

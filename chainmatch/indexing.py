@@ -78,6 +78,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         passage_prompt=settings.passage_prompt,
         ranker_path=settings.ranker_path,
         max_k=settings.max_k,
+        min_score=settings.min_match_score,
     )
 
 

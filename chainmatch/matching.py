@@ -30,7 +30,14 @@ def firm_filter(filters: Filters | None, *, exclude: Sequence[str] = ()) -> Firm
     )
 
 
-def item_query(item: GapItem, gap_list: GapList, *, k: int, filters: Filters | None = None) -> MatchQuery:
+def item_query(
+    item: GapItem,
+    gap_list: GapList,
+    *,
+    k: int,
+    filters: Filters | None = None,
+    min_score: float | None = None,
+) -> MatchQuery:
     return MatchQuery(
         text=item.name,
         description=" ".join(x for x in (item.description, item.spec) if x) or None,
@@ -40,6 +47,7 @@ def item_query(item: GapItem, gap_list: GapList, *, k: int, filters: Filters | N
         scope=Scope.ALL,
         filters=firm_filter(filters, exclude=[gap_list.leader_firm_id]),
         k=k,
+        min_score=min_score,
     )
 
 
@@ -50,10 +58,13 @@ def recommend_gap_list(
     *,
     k: int,
     filters: Filters | None = None,
+    min_score: float | None = None,
 ) -> GapListRecommendations:
+    """Both lists for every item; ``min_score`` None = the engine's relevance floor."""
     out = []
     for item in items:
-        targets, local = engine.recommend(item_query(item, gap_list, k=k, filters=filters))
+        query = item_query(item, gap_list, k=k, filters=filters, min_score=min_score)
+        targets, local = engine.recommend(query)
         out.append(
             ItemRecommendations(
                 item=GapItemPublic.model_validate(item, from_attributes=True),

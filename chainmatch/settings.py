@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         False, description="mark the dashboard session cookie Secure: set it when served over HTTPS"
     )
 
+    min_match_score: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="results scoring below this (0..1) are not returned: an empty list means nobody in "
+        "scope really makes it (bench/score_floor.py); requests may set their own",
+    )
+
     log_level: str = "INFO"
     sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")
 

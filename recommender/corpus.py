@@ -86,6 +86,9 @@ class MatchQuery:
     scope: Scope = Scope.ALL
     filters: FirmFilter = field(default_factory=FirmFilter)
     k: int = 10
+    # Results scoring below this are not returned (None: EngineConfig.min_score). Fewer than k
+    # results — or none — is an answer: nobody in scope really makes it.
+    min_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,12 @@ def test_match_results_are_explained_and_exclude_the_leader(sample_server) -> No
     with server.client(keys.admin) as c:
         leader = c.get(f"/v1/firms/{keys.leader_a_firm}").json()
         own_product = leader["products"][0]["name"]
-        plain = c.post("/v1/match", json={"text": own_product, "k": 20}).json()["results"]
+        # min_score 0: every candidate, so the list is not empty when the leader is the only
+        # real maker of its own product.
+        plain = c.post("/v1/match", json={"text": own_product, "k": 20, "min_score": 0}).json()["results"]
         excluded = c.post(
-            "/v1/match", json={"text": own_product, "k": 20, "leader_firm_id": keys.leader_a_firm}
+            "/v1/match",
+            json={"text": own_product, "k": 20, "min_score": 0, "leader_firm_id": keys.leader_a_firm},
         ).json()["results"]
     assert keys.leader_a_firm in [r["firm_id"] for r in plain]
     assert keys.leader_a_firm not in [r["firm_id"] for r in excluded]
@@ -53,6 +56,20 @@ def test_match_results_are_explained_and_exclude_the_leader(sample_server) -> No
     }
     assert top["reasons"] and all(isinstance(r, str) and r for r in top["reasons"])
     assert [r["score"] for r in excluded] == sorted((r["score"] for r in excluded), reverse=True)
+
+
+def test_results_below_the_relevance_floor_are_left_out(sample_server) -> None:  # type: ignore[no-untyped-def]
+    server, keys = sample_server
+    with server.client(keys.bureau_gd) as c:
+        body = {"text": "液氦", "scope": "inside", "k": 10}
+        every = c.post("/v1/match", json={**body, "min_score": 0}).json()["results"]
+        default = c.post("/v1/match", json=body).json()["results"]
+        strict = c.post("/v1/match", json={**body, "min_score": 0.5}).json()["results"]
+        assert c.post("/v1/match", json={**body, "min_score": 2}).status_code == 422
+    assert len(every) == 10  # padded with whatever scores highest
+    assert all(r["score"] >= 0.1 for r in default) and len(default) < len(every)
+    assert all(r["score"] >= 0.5 for r in strict) and len(strict) <= len(default)
+    assert [r["firm_id"] for r in default] == [r["firm_id"] for r in every][: len(default)]
 
 
 def test_scope_splits_inside_and_outside(sample_server) -> None:  # type: ignore[no-untyped-def]

@@ -162,7 +162,7 @@ def test_filters(rec: Recommender) -> None:
 
 def test_k_is_capped_by_max_k() -> None:
     r = Recommender.build(FIRMS, RELATIONS, EngineConfig(max_k=2, channels=("tfidf", "bm25", "graph")))
-    assert len(r.match(MatchQuery(text="泵", k=50))) == 2
+    assert len(r.match(MatchQuery(text="泵", k=50, min_score=0.0))) == 2
 
 
 def test_sme_boost_breaks_ties_among_local_suppliers_but_not_against_clearly_better(rec: Recommender) -> None:
@@ -307,3 +307,17 @@ def test_opt_in_sentence_transformers_encoder_by_path_with_prompts(rec: Recommen
     assert ids(again.match(MatchQuery(text="包装容器", k=3))) == ids(
         r.match(MatchQuery(text="包装容器", k=3))
     )
+
+
+def test_relevance_floor_leaves_out_padding_and_an_empty_list_is_an_answer(rec: Recommender) -> None:
+    # No firm in 江苏省 makes capacitors: without a floor the local list is padded with packaging
+    # and pump makers; with the default floor it is empty and the one real maker stays a target.
+    out, loc = rec.recommend(MatchQuery(text="电容器", region=Region("江苏省"), k=5, min_score=0.0))
+    assert len(loc) >= 3 and ids(out)[:1] == ["A9"]
+    assert min(m.score for m in loc) < rec.config.min_score
+    out, loc = rec.recommend(MatchQuery(text="电容器", region=Region("江苏省"), k=5))
+    assert ids(out) == ["A9"] and loc == []
+    # Real makers, narrower ones included, pass the floor.
+    assert set(ids(rec.match(MatchQuery(text="分子泵", k=10)))) == {"A1", "A8", "A2", "A3"}
+    with pytest.raises(errors.InvalidQuery):
+        rec.match(MatchQuery(text="分子泵", min_score=1.5))

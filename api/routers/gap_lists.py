@@ -142,12 +142,16 @@ def gap_list_recommendations(
     index: IndexDep,
     settings: SettingsDep,
     k: Annotated[int, Query(ge=1, description="results per list per item, capped by the server")] = 10,
+    min_score: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="leave out results scoring below this; default: the server's setting"),
+    ] = None,
 ) -> GapListRecommendations:
     """For every weak link: ``investment_targets`` outside the list's region and ``local_suppliers`` inside."""
     if k > settings.max_k:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"k 最大为 {settings.max_k} (k is capped)")
     items = items_of(session, gap_list)
     with index.searching() as engine:
-        result = recommend_gap_list(engine, gap_list, items, k=k)
+        result = recommend_gap_list(engine, gap_list, items, k=k, min_score=min_score)
     read_audit.record("recommend", "gap_list", gap_list.id)
     return result

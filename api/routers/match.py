@@ -57,6 +57,7 @@ def match(
         scope=body.scope,
         filters=firm_filter(body.filters, exclude=[body.leader_firm_id] if body.leader_firm_id else []),
         k=body.k,
+        min_score=body.min_score,
     )
     with index.searching() as engine:
         matches = engine.match(query)

@@ -99,7 +99,7 @@ def select_links(assessment: WeakLinkAssessment, top: int, min_score: float) -> 
 
 
 def candidates_for(
-    index: IndexService, region: Region, query: LinkQuery, k: int
+    index: IndexService, region: Region, query: LinkQuery, k: int, min_score: float | None = None
 ) -> tuple[list[MatchResult], list[MatchResult]]:
     match_query = MatchQuery(
         text=query.product,
@@ -109,6 +109,7 @@ def candidates_for(
         scope=Scope.ALL,
         filters=firm_filter(None, exclude=list(query.exclude)),
         k=k,
+        min_score=min_score,
     )
     with index.searching() as engine:
         targets, local = engine.recommend(match_query)
@@ -123,10 +124,13 @@ def link_candidates(
     *,
     k: int,
     products: int,
+    min_score: float | None = None,
 ) -> list[ProductCandidates]:
+    """Both candidate lists for each product queried for ``link``; an empty list is a finding
+    (nobody there makes it well enough to pass the engine's relevance floor)."""
     out = []
     for query in link_queries(link, assessment, products):
-        targets, local = candidates_for(index, region, query, k)
+        targets, local = candidates_for(index, region, query, k, min_score)
         out.append(
             ProductCandidates(
                 product=query.product,
@@ -163,7 +167,13 @@ def build_report(
     entries: list[MapEntry] = []
     for done, link in enumerate(links, start=1):
         products = link_candidates(
-            index, region, link, assessment, k=request.k, products=request.products_per_link
+            index,
+            region,
+            link,
+            assessment,
+            k=request.k,
+            products=request.products_per_link,
+            min_score=request.min_match_score,
         )
         entries.append(
             MapEntry(
