@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from api.schemas import MatchResult
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
-from chainmatch.ingest.report import IngestReport
+from chainmatch.ingest.report import IngestReport, RecordIssue
 from chainmatch.settings import Settings, get_settings
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
@@ -54,18 +54,22 @@ def _db(settings: Settings) -> Engine:
     return engine
 
 
-def _print_report(report: IngestReport, what: str) -> None:
+def _print_report(report: IngestReport, what: str, *, by_position: bool = False) -> None:
+    """``by_position``: issues carry the record's position in a JSON array (第N条), not a line."""
     shown = 20
+
+    def where(issue: RecordIssue) -> str:
+        at = "" if issue.line is None else f"第{issue.line}{'条' if by_position else '行'} "
+        return f"{at}id={issue.id} 字段={issue.field}: {issue.message}"
+
     for issue in report.errors[:shown]:
-        err_console.print(
-            f"[red]错误[/red] 第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}"
-        )
+        err_console.print(f"[red]错误[/red] {where(issue)}")
     if len(report.errors) > shown:
         err_console.print(f"… 另有 {len(report.errors) - shown} 个错误 (more errors)")
     if report.warnings:
         err_console.print(f"[yellow]{len(report.warnings)} 条警告 (warnings)[/yellow]，例如:")
         for issue in report.warnings[:5]:
-            err_console.print(f"  第{issue.line}条 id={issue.id} 字段={issue.field}: {issue.message}")
+            err_console.print(f"  {where(issue)}")
     status = "已写入 written" if report.written else "[red]未写入任何记录 nothing written[/red]"
     console.print(
         f"{what}: 收到 {report.received}，新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}，"
@@ -76,21 +80,24 @@ def _print_report(report: IngestReport, what: str) -> None:
 def _import(kind: str, file: Path, skip_invalid: bool, *, rebuild_index: bool = True) -> None:
     from chainmatch.indexing import IndexService
     from chainmatch.ingest.firms import ingest_firms
-    from chainmatch.ingest.readers import UnreadableInput, parse_records
+    from chainmatch.ingest.readers import Format, UnreadableInput, parse_records, sniff_format
     from chainmatch.ingest.relations import ingest_relations
 
     settings = get_settings()
     engine = _db(settings)
     try:
-        records, encoding = parse_records(file.read_bytes(), name=file.name)
+        data = file.read_bytes()
+        records, encoding = parse_records(data, name=file.name)
     except (OSError, UnreadableInput) as exc:
         err_console.print(f"[red]无法读取 {file}[/red]: {exc}")
         raise typer.Exit(2) from exc
+    head = data[:4096].decode(encoding, errors="ignore")
+    by_position = sniff_format(head, file.name) is Format.JSON
     if encoding != "utf-8-sig":
         err_console.print(f"[yellow]文件编码为 {encoding}，已转换为 UTF-8[/yellow]")
     ingest = ingest_firms if kind == "firms" else ingest_relations
     report = ingest(engine, records, skip_invalid=skip_invalid, progress=True)
-    _print_report(report, file.name)
+    _print_report(report, file.name, by_position=by_position)
     if not report.written:
         raise typer.Exit(1)
     if rebuild_index:
@@ -122,7 +129,7 @@ def import_gaps(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
     from chainmatch.gapfile import import_gap_lists
 
     report = import_gap_lists(_db(get_settings()), file)
-    _print_report(report, file.name)
+    _print_report(report, file.name, by_position=True)
     if not report.written:
         raise typer.Exit(1)
 
@@ -228,19 +235,21 @@ def keys_list() -> None:
 
     from models.apikey import ApiKey
 
-    table = Table("id", "prefix", "role", "scope", "label", "created", "last used", "revoked")
+    table = Table("id", "role", "scope", "label", "created", "last used", "revoked")
+    # The prefix is what `keys revoke` takes: never cut it, whatever the terminal's width.
+    table.add_column("prefix", no_wrap=True, min_width=12)
     with Session(_db(get_settings())) as session:
         for key in session.exec(select(ApiKey).order_by(col(ApiKey.id))):
             scope = key.firm_id or " ".join(x for x in (key.province, key.city) if x) or "—"
             table.add_row(
                 str(key.id),
-                key.prefix,
                 key.role,
                 scope,
                 key.label or "",
                 f"{key.created_at:%Y-%m-%d %H:%M}",
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "—",
                 f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+                key.prefix,
             )
     console.print(table)
 
@@ -254,6 +263,10 @@ def match_cmd(
     for_product: Annotated[str | None, typer.Option(help="the leader product it goes into")] = None,
     leader: Annotated[str | None, typer.Option(help="leader firm id (excluded from results)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+    min_score: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="leave out results scoring below this (default: the setting)"),
+    ] = None,
 ) -> None:
     """Who can make TEXT? The same ranking as POST /v1/match."""
     from chainmatch.indexing import IndexService
@@ -284,6 +297,7 @@ def match_cmd(
         scope=scope_value,
         filters=firm_filter(None, exclude=[leader] if leader else []),
         k=k,
+        min_score=min_score,
     )
     with service.searching() as engine:
         results = [MatchResult.from_match(m) for m in engine.match(query)]

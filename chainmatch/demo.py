@@ -13,16 +13,19 @@ from chainmatch.indexing import IndexService
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
 from chainmatch.ingest.relations import ingest_relations
-from chainmatch.keys import create_key
+from chainmatch.keys import create_key, revoke_key
 from chainmatch.matching import recommend_gap_list
 from chainmatch.settings import Settings
-from models.apikey import Role
+from models.apikey import ApiKey, Role
 from models.firm import Firm
 from models.gap import GapList
 
+DEMO_KEY_LABELS = ("demo admin", "demo bureau 广东省")
+
 
 def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, str]:
-    """Idempotent: a second run finds everything loaded and changes nothing. Returns demo keys."""
+    """Idempotent: a second run finds everything loaded and changes nothing but the demo keys
+    (new ones, the old ones revoked). Returns the demo keys."""
     from chainmatch.cli import results_table
 
     sample_dir = settings.sample_dir
@@ -68,8 +71,12 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, s
                 console.print(results_table("招商目标 investment targets (区域外)", item.investment_targets))
                 console.print(results_table("本地配套 local suppliers (区域内)", item.local_suppliers))
     with session_scope(db) as session:
-        _, keys["admin"] = create_key(session, Role.ADMIN, label="demo admin")
-        _, keys["bureau"] = create_key(session, Role.BUREAU, province="广东省", label="demo bureau 广东省")
+        # Secrets are stored hashed and cannot be printed again: each run revokes the keys of
+        # the previous one and makes new ones, so demo keys do not pile up.
+        for old in session.exec(select(ApiKey).where(col(ApiKey.label).in_(DEMO_KEY_LABELS))):
+            revoke_key(session, str(old.id))
+        _, keys["admin"] = create_key(session, Role.ADMIN, label=DEMO_KEY_LABELS[0])
+        _, keys["bureau"] = create_key(session, Role.BUREAU, province="广东省", label=DEMO_KEY_LABELS[1])
     console.rule("演示密钥 demo keys (X-API-Key)")
     for role, key in keys.items():
         console.print(f"{role}: {key}")

@@ -49,7 +49,7 @@ def test_import_errors_exit_nonzero_and_write_nothing(tmp_path: Path) -> None:
     bad.write_text('{"id": "A", "name": "好企业"}\n{"id": "B"}\n', encoding="utf-8")
     result = run(tmp_path / "var", "import", "firms", str(bad), check=False)
     assert result.returncode == 1
-    assert "第2条" in result.stderr and "name" in result.stderr
+    assert "第2行" in result.stderr and "name" in result.stderr
     ok = run(tmp_path / "var", "import", "firms", str(bad), "--skip-invalid")
     assert "新增 1" in ok.stdout
 
@@ -63,6 +63,22 @@ def test_demo_loads_the_sample_and_prints_explained_lists(tmp_path: Path) -> Non
     assert any(line.startswith("admin: cm_") for line in lines)
     again = run(tmp_path, "demo", "--no-serve", "-k", "3")
     assert "新增 0" in again.stdout  # idempotent
+
+    # Keys do not pile up: the second run revoked the first run's keys.
+    from chainmatch.db import make_engine, session_scope
+    from chainmatch.keys import authenticate
+    from chainmatch.settings import Settings
+
+    def demo_key(out: str, role: str) -> str:
+        return next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(f"{role}: cm_"))
+
+    settings = Settings(data_dir=tmp_path, database_url=_DATABASES[tmp_path])  # type: ignore[arg-type]
+    db = make_engine(settings)
+    with session_scope(db) as session:
+        for role in ("admin", "bureau"):
+            assert authenticate(session, demo_key(first.stdout, role)) is None
+            assert authenticate(session, demo_key(again.stdout, role)) is not None
+    db.dispose()
 
 
 def test_import_match_and_index_status(tmp_path: Path) -> None:
