@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from api.schemas import MatchResult
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport, RecordIssue
+from chainmatch.labels import place, scale_label, tag_label
 from chainmatch.settings import Settings, get_settings
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
@@ -315,9 +316,11 @@ def results_table(title: str, results: list[MatchResult]) -> Table:
     table.add_column("规模/标签", overflow="fold")
     table.add_column("得分", justify="right")
     table.add_column("理由 reasons", overflow="fold")
+    if not results:
+        table.caption = "无匹配度达标的企业 (none above the relevance floor)"
     for rank, r in enumerate(results, start=1):
-        where = r.country if r.country != "中国" else " ".join(x for x in (r.province, r.city) if x)
-        tags = " ".join([r.scale] + [t for t in r.tags if t != "listed"])
+        where = place(r.province, r.city, r.country)
+        tags = " ".join([scale_label(r.scale)] + [tag_label(t) for t in r.tags])
         table.add_row(
             str(rank), f"{r.name} ({r.firm_id})", where, tags, f"{r.score:.3f}", "；".join(r.reasons[:2])
         )

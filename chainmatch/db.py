@@ -13,6 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, create_engine, select
@@ -119,11 +120,41 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
         yield stack.enter_context(engine.connect())
 
 
+@contextmanager
+def _alembic_quiet() -> Iterator[None]:
+    """Alembic announces routine steps at INFO ("Context impl SQLiteImpl.", "Will assume
+    non-transactional DDL.", each upgrade step), which every CLI command would print before its
+    output. They are held back to warnings while migrating, unless the entry point chose a level for
+    Alembic's logger itself or logs at DEBUG. Only a level is set here: handlers are configured by the
+    entry points alone (``chainmatch.logconfig``)."""
+    log = logging.getLogger("alembic.runtime.migration")
+    if log.level != logging.NOTSET or log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(logging.NOTSET)
+
+
+def _schema_revision(conn: Connection) -> str | None:
+    revision = MigrationContext.configure(conn).get_current_revision()
+    conn.rollback()  # end the read's transaction: the upgrade begins its own
+    return revision
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with Alembic (an empty database included)."""
-    with _migration_lock(engine) as conn:
+    with _migration_lock(engine) as conn, _alembic_quiet():
+        before = _schema_revision(conn)
         command.upgrade(alembic_config(conn), revision)
         conn.commit()
+        after = _schema_revision(conn)
+    if before is None and after is not None:
+        logger.debug("schema created at revision %s", after)
+    elif before != after:
+        logger.info("schema migrated: revision %s -> %s", before, after)
 
 
 def init_db(engine: Engine) -> None:

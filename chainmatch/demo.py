@@ -14,6 +14,7 @@ from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
 from chainmatch.ingest.relations import ingest_relations
 from chainmatch.keys import create_key, revoke_key
+from chainmatch.labels import OUTCOMES
 from chainmatch.matching import recommend_gap_list
 from chainmatch.settings import Settings
 from models.apikey import ApiKey, Role
@@ -47,7 +48,7 @@ def run_demo(settings: Settings, console: Console, *, k: int = 5) -> dict[str, s
     console.print(f"gap_lists.json: 新增 {report.inserted}，更新 {report.updated}，未变 {report.unchanged}")
     with session_scope(db) as session:
         outcome = import_chain(session, read_definition_file(sample_dir / "chain.json"))
-    console.print(f"chain.json: {outcome}")
+    console.print(f"chain.json: {OUTCOMES[outcome]}")
 
     index = IndexService(settings, db)
     index.start(progress=True)

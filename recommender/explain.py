@@ -9,7 +9,7 @@ from .features import GraphMatch
 
 SME_SCALES = frozenset({"micro", "small", "medium"})
 SPECIALISED_TAGS = ("专精特新小巨人", "小巨人", "专精特新", "单项冠军", "高新技术企业")
-_SCALE_CN = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
+SCALE_LABELS = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
 
 
 def fmt_share(share: float | None) -> str:
@@ -84,6 +84,6 @@ def explain(
             reasons.append(f"位于 {place}，为区外企业，可作为招商对象")
     tags = [t for t in firm.tags if t != "listed"]
     if is_specialised(firm) or firm.scale in SME_SCALES:
-        bits = [*tags] + ([_SCALE_CN[firm.scale]] if firm.scale in _SCALE_CN else [])
+        bits = [*tags] + ([SCALE_LABELS[firm.scale]] if firm.scale in SCALE_LABELS else [])
         reasons.append("企业类型：" + "、".join(bits))
     return matched, reasons

@@ -368,6 +368,32 @@ def test_report_in_every_format(world) -> None:  # type: ignore[no-untyped-def]
     assert "<script" not in html
 
 
+def test_true_gaps_get_no_padded_local_suppliers(world) -> None:  # type: ignore[no-untyped-def]
+    """No Guangdong firm makes the sample's true gaps: their local lists are empty (and say what
+    that means) rather than filled with whatever scores highest; real makers elsewhere remain."""
+    body = {"k": 5, "top": 28, "products_per_link": 10}
+    with client(world, "bureau_gd") as c:
+        report = c.post(f"/v1/chains/{CHAIN_ID}/report", json=body).json()
+        html = c.post(f"/v1/chains/{CHAIN_ID}/report", params={"format": "html"}, json=body).text
+        padded = c.post(f"/v1/chains/{CHAIN_ID}/report", json={**body, "min_match_score": 0}).json()
+    products = {p["product"]: p for e in report["investment_map"] for p in e["products"]}
+    gaps = [products[g] for g in TRUE_GAPS if g in products]
+    assert len(gaps) >= 3
+    for product in gaps:
+        assert product["local_suppliers"] == [], product["product"]
+        assert product["investment_targets"], product["product"]
+    assert "本地暂无匹配度达标的企业" in html
+    every = [
+        m
+        for e in report["investment_map"]
+        for p in e["products"]
+        for m in p["investment_targets"] + p["local_suppliers"]
+    ]
+    assert all(m["score"] >= 0.1 for m in every)
+    padded_products = {p["product"]: p for e in padded["investment_map"] for p in e["products"]}
+    assert all(len(padded_products[p["product"]]["local_suppliers"]) == 5 for p in gaps)
+
+
 def test_report_job_progress_and_ownership(world) -> None:  # type: ignore[no-untyped-def]
     with client(world, "bureau_gd") as c:
         started = c.post(f"/v1/chains/{CHAIN_ID}/report-jobs", json={"k": 2, "top": 3})
@@ -403,8 +429,8 @@ def test_cli_chains_report_and_outreach_export(tmp_path: Path) -> None:
     for name, kind in (("firms.jsonl", "firms"), ("relations.jsonl", "relations")):
         run(data, "import", kind, str(SAMPLE_DIR / name))
     run(data, "gaps", "import", str(SAMPLE_DIR / "gap_lists.json"))
-    assert "created" in run(data, "chains", "import", str(SAMPLE_DIR / "chain.json")).stdout
-    assert "unchanged" in run(data, "chains", "import", str(SAMPLE_DIR / "chain.json")).stdout
+    assert "已创建" in run(data, "chains", "import", str(SAMPLE_DIR / "chain.json")).stdout
+    assert "未变" in run(data, "chains", "import", str(SAMPLE_DIR / "chain.json")).stdout
     assert CHAIN_ID in run(data, "chains", "list").stdout
 
     weak = json.loads(run(data, "chains", "weak-links", CHAIN_ID, "--json").stdout)

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
@@ -60,6 +60,7 @@ from chainmatch.chains.store import default_region, list_chains, live_chain, to_
 from chainmatch.db import writer
 from chainmatch.gaplists import items_of, visible_lists
 from chainmatch.keys import Principal, authenticate
+from chainmatch.labels import template_environment
 from chainmatch.matching import recommend_gap_list
 from chainmatch.regions import PROVINCES
 from models.apikey import ApiKey, Role
@@ -96,20 +97,14 @@ SECURITY_HEADERS = {
 
 # ------------------------------------------------------------------------------- templates
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
-    env.globals.update(
+    return template_environment(
+        TEMPLATES,
         score_colour=svg.score_colour,
         part_colours=svg.PART_COLOURS,
         stage_labels={s.value: label for s, label in STAGE_LABELS.items()},
         pipeline=[s.value for s in PIPELINE],
-        segments={"upstream": "上游", "midstream": "中游", "downstream": "下游"},
-        levels={"high": "高", "medium": "中", "low": "低"},
         provinces=PROVINCES,
     )
-    env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0%}"
-    env.filters["cny"] = lambda v: "—" if not v else f"{float(v) / 1e4:,.0f} 万元"
-    env.filters["urlq"] = lambda v: quote(str(v), safe="")
-    return env
 
 
 _env = _environment()

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chainmatch.labels import OUTCOMES
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -21,11 +23,12 @@ if TYPE_CHECKING:
     from recommender.corpus import Region
 
 chains_app = typer.Typer(
-    help="Industry chains (产业链图谱): define from a file or the product graph, assess weak links",
+    help="产业链图谱：导入、构建、研判薄弱环节 (industry chains: define from a file or the product graph, assess weak links)",
     no_args_is_help=True,
 )
 outreach_app = typer.Typer(
-    help="Outreach pipeline (招商跟踪): list records, export feedback", no_args_is_help=True
+    help="招商跟踪：查看记录、导出反馈 (outreach pipeline: list records, export feedback)",
+    no_args_is_help=True,
 )
 
 console = Console()
@@ -72,24 +75,29 @@ def _region(engine: Engine, chain_id: str, region: str | None, city: str | None)
 
 @chains_app.command("list")
 def chains_list() -> None:
-    """Chains with their default region and node counts."""
+    """产业链列表 (chains with their default region and node counts)."""
     from sqlmodel import Session
 
     from chainmatch.chains.store import list_chains
+    from chainmatch.labels import SOURCES, place
 
-    table = Table("id", "name", "region", "nodes (up/mid/down)", "edges", "source", "version")
     with Session(_db()) as session:
-        for c in list_chains(session):
-            s = c.segments
-            table.add_row(
-                c.id,
-                c.name,
-                f"{c.region_province or '—'}{c.region_city or ''}",
-                f"{c.n_nodes} ({s.get('upstream', 0)}/{s.get('midstream', 0)}/{s.get('downstream', 0)})",
-                str(c.n_edges),
-                c.source.value,
-                str(c.version),
-            )
+        chains = list_chains(session)
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in chains), default=2))
+    for column in ("名称", "默认区域", "环节（上/中/下游）", "关系", "来源", "版本"):
+        table.add_column(column, overflow="fold")
+    for c in chains:
+        s = c.segments
+        table.add_row(
+            c.id,
+            c.name,
+            place(c.region_province, c.region_city) or "—",
+            f"{c.n_nodes}（{s.get('upstream', 0)}/{s.get('midstream', 0)}/{s.get('downstream', 0)}）",
+            str(c.n_edges),
+            SOURCES.get(c.source.value, c.source.value),
+            str(c.version),
+        )
     console.print(table)
 
 
@@ -99,7 +107,7 @@ def chains_import(
         Path, typer.Argument(exists=True, dir_okay=False, help="chain definition, .json or .yaml")
     ],
 ) -> None:
-    """Create the chain, or replace it when the file's content differs (same id)."""
+    """导入产业链定义文件 (create the chain, or replace it when the file's content differs)."""
     from chainmatch.chains.errors import ChainError
     from chainmatch.chains.store import import_chain, read_definition_file
     from chainmatch.db import session_scope
@@ -110,9 +118,8 @@ def chains_import(
             outcome = import_chain(session, body)
     except ChainError as exc:
         raise _fail(str(exc), 2) from exc
-    words = {"created": "已创建 created", "updated": "已更新 updated", "unchanged": "未变 unchanged"}
     console.print(
-        f"产业链 {body.id}（{body.name}）：{len(body.nodes)} 个环节，{len(body.edges)} 条边 — {words[outcome]}"
+        f"产业链 {body.id}（{body.name}）：{len(body.nodes)} 个环节，{len(body.edges)} 条关系 — {OUTCOMES[outcome]}"
     )
 
 
@@ -129,7 +136,7 @@ def chains_build(
     out: Annotated[Path | None, typer.Option(help="also write the definition (.json or .yaml)")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="store it in the registry")] = True,
 ) -> None:
-    """Build a chain from the product graph, starting at PRODUCT(s)."""
+    """由产品图谱构建产业链 (build a chain from the product graph, starting at PRODUCT(s))."""
     import yaml
     from pydantic import ValidationError
     from sqlmodel import Session
@@ -139,6 +146,7 @@ def chains_build(
     from chainmatch.chains.errors import ChainError
     from chainmatch.chains.store import import_chain
     from chainmatch.db import session_scope
+    from chainmatch.labels import SEGMENTS
     from models.chain import ChainFromGraph, ChainSource
 
     engine = _db()
@@ -166,8 +174,9 @@ def chains_build(
     segments: dict[str, int] = {}
     for node in definition.nodes:
         segments[node.segment.value] = segments.get(node.segment.value, 0) + 1
+    counts = " · ".join(f"{label} {segments.get(code, 0)}" for code, label in SEGMENTS.items())
     console.print(
-        f"{definition.name}（{definition.id}）：{len(definition.nodes)} 个环节 {segments}，{len(definition.edges)} 条边"
+        f"{definition.name}（{definition.id}）：{len(definition.nodes)} 个环节（{counts}），{len(definition.edges)} 条关系"
     )
     if out is not None:
         data = definition.model_dump(mode="json", exclude_none=True)
@@ -181,7 +190,7 @@ def chains_build(
     if save:
         with session_scope(engine) as session:
             outcome = import_chain(session, definition, source=ChainSource.GRAPH)
-        console.print(f"已保存 saved ({outcome})")
+        console.print(f"已保存：{OUTCOMES[outcome]}")
 
 
 @chains_app.command("weak-links")
@@ -191,11 +200,12 @@ def chains_weak_links(
     city: Annotated[str | None, typer.Option(help="optionally a city")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
 ) -> None:
-    """Weak links of the chain in the region, weakest first, with the parts of each score."""
+    """薄弱环节研判 (weak links of a chain in a region, weakest first, with the parts of each score)."""
     from sqlmodel import Session
 
     from chainmatch.chains.assessment import assess
     from chainmatch.chains.store import live_chain
+    from chainmatch.labels import LEVELS, SEGMENTS, place
 
     engine = _db()
     where = _region(engine, chain_id, region, city)
@@ -205,14 +215,14 @@ def chains_weak_links(
         print(result.model_dump_json(indent=2))
         return
     table = Table(
-        title=f"{result.chain_name} · {where.province}{where.city or ''} 薄弱环节", title_justify="left"
+        title=f"{result.chain_name} · {place(where.province, where.city)} 薄弱环节", title_justify="left"
     )
     for column in (
         "#",
         "环节",
         "分段",
         "薄弱度",
-        "构成 (缺口/集中/进口/风险/需求)",
+        "构成（缺口/集中/进口/风险/需求）",
         "本地/省外/境外",
         "研判发现",
     ):
@@ -222,8 +232,10 @@ def chains_weak_links(
         table.add_row(
             str(lk.rank or ""),
             lk.name,
-            lk.segment.value,
-            f"{lk.score:.1f}" if lk.score is not None else "市场",
+            SEGMENTS.get(lk.segment.value, lk.segment.value),
+            f"{lk.score:.1f} {LEVELS.get(lk.level or '', '')}".strip()
+            if lk.score is not None
+            else "应用市场",
             parts,
             f"{lk.local_makers}/{lk.elsewhere_makers}/{lk.abroad_makers}",
             "；".join(lk.flags[:3]),
@@ -240,7 +252,7 @@ def chains_gap_candidates(
     max_local: Annotated[int, typer.Option(help="at most this many local makers")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Upstream needs of each leader's products that the region (almost) cannot supply."""
+    """链主缺口候选 (upstream needs of each leader's products that the region can hardly supply)."""
     from sqlmodel import Session
 
     from chainmatch.chains.assessment import gap_candidates
@@ -284,8 +296,9 @@ def report_cmd(
     min_score: Annotated[float, typer.Option(help="only links scoring at least this")] = 0.0,
     products_per_link: Annotated[int, typer.Option(help="products queried per weak link")] = 3,
 ) -> None:
-    """The chain investment map (招商图谱) for a region: weak links with investment targets and local
-    suppliers, as HTML (with the chain graph and charts), XLSX, CSV and JSON."""
+    """招商图谱报告 (the chain investment map for a region: HTML, XLSX, CSV, JSON).
+
+    Weak links with investment targets and local suppliers; the HTML has the chain graph and charts."""
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -294,6 +307,7 @@ def report_cmd(
     from chainmatch.chains.report import build_report
     from chainmatch.chains.schemas import ReportRequest
     from chainmatch.indexing import IndexService
+    from chainmatch.labels import place
     from chainmatch.settings import get_settings
 
     try:
@@ -331,7 +345,7 @@ def report_cmd(
         path.write_bytes(render(result, fmt))
         console.print(f"已写入 {path}")
     console.print(
-        f"{result.chain.name} · {where.province}{where.city or ''}: {len(result.investment_map)} 个薄弱环节入图"
+        f"{result.chain.name} · {place(where.province, where.city)}：{len(result.investment_map)} 个薄弱环节入图"
     )
 
 
@@ -340,26 +354,27 @@ def outreach_list(
     chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
     region: Annotated[str | None, typer.Option(help="only this province")] = None,
 ) -> None:
-    """Tracked candidates with their stage."""
+    """招商跟踪记录 (tracked candidates with their stage)."""
     from sqlmodel import Session
 
     from chainmatch.chains.outreach import list_records, publics
     from chainmatch.chains.scope import resolve_region
+    from chainmatch.labels import KINDS, place
 
     where = resolve_region(_operator(), region) if region else None
-    table = Table("id", "region", "chain", "node", "product", "firm", "kind", "stage", "owner", "updated")
+    table = Table("id", "区域", "产业链", "环节", "产品", "企业", "类别", "阶段", "负责人", "更新")
     with Session(_db()) as session:
         for r in publics(
             session, list_records(session, _operator(), chain_id=chain, region=where, limit=100_000)
         ):
             table.add_row(
                 str(r.id),
-                f"{r.region_province}{r.region_city or ''}",
+                place(r.region_province, r.region_city),
                 r.chain_id,
                 r.node_id,
                 r.product,
                 f"{r.firm_name} ({r.firm_id})",
-                r.kind.value,
+                KINDS.get(r.kind.value, r.kind.value),
                 r.stage_label,
                 r.owner or "",
                 f"{r.stage_changed_at:%Y-%m-%d}",
@@ -374,7 +389,7 @@ def outreach_export(
     ),
     chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
 ) -> None:
-    """Every stage change as a labelled (query, firm) pair: training data for the ranker."""
+    """导出阶段变更反馈 (every stage change as a labelled pair: training data for the ranker)."""
     import csv
 
     from sqlmodel import Session

@@ -10,12 +10,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from api.schemas import MatchResult
 from chainmatch.chains import svg
 from chainmatch.chains.schemas import ChainReport, WeakLink
+from chainmatch.labels import KINDS, LEVELS, SEGMENTS, place, scale_label, tag_label, template_environment
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -33,13 +34,10 @@ MEDIA_TYPES: dict[ReportFormat, str] = {
     ReportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ReportFormat.HTML: "text/html; charset=utf-8",
 }
-SEGMENTS = {"upstream": "上游", "midstream": "中游", "downstream": "下游"}
-LEVELS = {"high": "高", "medium": "中", "low": "低"}
-KINDS = {"target": "招商目标", "local": "本地配套"}
 
 
 def filename(report: ChainReport, fmt: ReportFormat) -> str:
-    region = report.region.province + (report.region.city or "")
+    region = place(report.region.province, report.region.city)
     return f"招商图谱_{report.chain.id}_{region}_{report.generated_at:%Y%m%d}.{fmt.value}"
 
 
@@ -99,8 +97,8 @@ def _candidate_row(
         m.province or "",
         m.city or "",
         m.country,
-        m.scale,
-        "、".join(m.tags),
+        scale_label(m.scale),
+        "、".join(tag_label(t) for t in m.tags),
         m.score,
         "、".join(p.name for p in m.matched_products),
         "；".join(m.reasons),
@@ -254,7 +252,7 @@ def to_xlsx(report: ChainReport) -> bytes:
         {1: 16, 3: 20, 4: 18, 10: 70},
     )
     about = book.create_sheet("说明")
-    region = report.region.province + (report.region.city or "")
+    region = place(report.region.province, report.region.city)
     about_rows: list[list[Any]] = [
         ["产业链", f"{report.chain.name}（{report.chain.id}，第 {report.chain.version} 版）"],
         ["区域", region],
@@ -281,17 +279,7 @@ _env: Environment | None = None
 def environment() -> Environment:
     global _env
     if _env is None:
-        env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
-        env.filters["pct"] = lambda v: "—" if v is None else f"{float(v):.0%}"
-        env.filters["cny"] = lambda v: "—" if not v else f"{float(v) / 1e4:,.0f} 万元"
-        env.globals.update(
-            segments=SEGMENTS,
-            levels=LEVELS,
-            kinds=KINDS,
-            score_colour=svg.score_colour,
-            part_colours=svg.PART_COLOURS,
-        )
-        _env = env
+        _env = template_environment(TEMPLATES, score_colour=svg.score_colour, part_colours=svg.PART_COLOURS)
     return _env
 
 
@@ -311,7 +299,7 @@ def to_html(report: ChainReport) -> str:
     return template.render(
         report=report,
         links=links,
-        region=report.region.province + (report.region.city or ""),
+        region=place(report.region.province, report.region.city),
         graph=Markup(graph),
         places=Markup(svg.place_bars(report.assessment.places, title="生产企业地区分布")),
         score_bars={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chainmatch.chains.errors import RegionForbidden, RegionInvalid, RegionMissing
 from chainmatch.keys import Principal
+from chainmatch.labels import place
 from chainmatch.regions import is_known_province, normalize_city, normalize_province
 from models.apikey import Role
 from recommender.corpus import Region
@@ -56,7 +57,7 @@ def within(principal: Principal, province: str | None, city: str | None) -> bool
 
 
 def region_label(region: Region) -> str:
-    return region.province + (region.city or "")
+    return place(region.province, region.city)
 
 
 def region_key(region: Region) -> str:

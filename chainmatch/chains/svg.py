@@ -152,7 +152,7 @@ def chain_graph(
         + "</linearGradient></defs>"
     )
     out.append(
-        f'<text x="{pad}" y="16" font-size="12" fill="#455a64">薄弱度 weak-link score</text>'
+        f'<text x="{pad}" y="16" font-size="12" fill="#455a64">薄弱度</text>'
         f'<rect x="{pad + 150}" y="6" width="160" height="12" rx="3" fill="url(#cm-weak)"/>'
         f'<text x="{pad + 150}" y="30" font-size="10" fill="#455a64">0 强</text>'
         f'<text x="{pad + 310}" y="30" font-size="10" fill="#455a64" text-anchor="end">100 弱</text>'
