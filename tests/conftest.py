@@ -29,6 +29,20 @@ SAMPLE_DIR = REPO / "data" / "sample"
 CHAINKG_DIR = Path(os.environ.get("CHAINMATCH_CHAINKG_DIR", REPO.parent / "shared" / "datasets" / "chainkg"))
 
 
+# CI sets this: there every test must run. A test that would skip (no browser, no chainkg, a
+# missing package) fails instead, so a green CI never hides a check that did not happen.
+NO_SKIP = os.environ.get("CHAINMATCH_TEST_NO_SKIP") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but CHAINMATCH_TEST_NO_SKIP=1 forbids skips: {report.longrepr}"
+
+
 def chainkg_path(name: str) -> Path:
     path = CHAINKG_DIR / name
     if not path.exists():
