@@ -59,6 +59,16 @@ _NON_PRODUCT_KEYS = frozenset(
 _NON_PRODUCT_RE = re.compile(r"(分部$|^其他|^其它|^合计|^总计|^小计|补充$|^境内$|^境外$|^国内$|^国外$|地区$)")
 
 
+def is_well_formed(name: str) -> bool:
+    """Whether a product name extracted from text reads as a name: brackets balanced (not
+    ``半导体二极管(`` cut mid-phrase) and not a sentence fragment (``是金属聚合物``). Product graphs
+    mined from reports carry such fragments; a chain node or kind must not be one."""
+    text = normalize_text(name)
+    if not text or text.startswith("是"):
+        return False
+    return text.count("(") == text.count(")") and text.count("[") == text.count("]")
+
+
 def is_elimination(name: str) -> bool:
     """True for accounting lines such as 分部间抵销 / 平衡项目 that are not revenue of a product."""
     return bool(_ELIMINATION_RE.search(name))

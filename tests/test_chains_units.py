@@ -86,6 +86,21 @@ def test_graph_walk_inherits_needs_groups_kinds_and_stays_acyclic() -> None:
     assert [n.name for n in downstream] == ["环境监测站"]
 
 
+def test_graph_walk_leaves_out_text_fragments() -> None:
+    # Product graphs mined from reports carry cut phrases; they become neither nodes nor kinds.
+    graph = [
+        *GRAPH,
+        ("质谱仪", "up", "是金属聚合物"),
+        ("质谱仪", "up", "半导体二极管("),
+        ("分子泵", "sub", "涡轮分子泵（复合"),
+    ]
+    makers = {**MAKERS, "是金属聚合物": ["E"], "半导体二极管(": ["F"], "涡轮分子泵（复合": ["G"]}
+    chain = build_from_graph(view_of(graph, makers), ChainFromGraph(id="t", name="t", products=["质谱仪"]))
+    names = {n.name for n in chain.nodes} | {p for n in chain.nodes for p in n.products}
+    assert {"分子泵", "涡轮分子泵", "离子源"} <= names
+    assert not names & {"是金属聚合物", "半导体二极管(", "涡轮分子泵(复合", "涡轮分子泵（复合"}
+
+
 def test_graph_walk_respects_max_nodes_and_rejects_unknown_products() -> None:
     view = view_of(GRAPH, MAKERS)
     small = build_from_graph(

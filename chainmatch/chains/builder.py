@@ -8,6 +8,7 @@ its broader kinds (三重四极杆质谱仪 needs what 质谱仪 needs). When th
 ``max_nodes``, those with makers in the registry come first — a node nobody makes anywhere is kept
 only while there is room, and beyond the direct needs (the first upstream step) only materials that
 some firm makes are followed: deeper steps of a real product graph are mostly noise otherwise.
+Names mined from text that are not names (``半导体二极管(``, ``是金属聚合物``) never become nodes or kinds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chainmatch.chains.corpus import CorpusView
 from chainmatch.chains.errors import ChainError
 from chainmatch.regions import normalize_city, normalize_province
 from models.chain import MAX_PRODUCTS_PER_NODE, ChainCreate, ChainFromGraph, Segment
+from recommender.products import is_well_formed
 from recommender.text import normalize_key
 
 _NODE_ID_BAD = re.compile(r"[^A-Za-z0-9_.\-\u4e00-\u9fff]+")
@@ -46,10 +48,13 @@ class _Builder:
     def _makers(self, key: str) -> int:
         return len(self.view.makers([self.view.name(key)], depth=self.request.subclass_depth))
 
+    def _well_formed(self, key: str) -> bool:
+        return is_well_formed(self.view.name(key))
+
     def _products(self, key: str) -> list[str]:
         narrower = self.view.narrower(key, self.request.subclass_depth)
         rest = sorted(
-            narrower[1:],
+            (k for k in narrower[1:] if self._well_formed(k)),
             key=lambda k: (-len(self.view.makers_by_key.get(k, {})), self.view.name(k)),
         )
         keys = [key, *rest][: min(PRODUCTS_PER_NODE, MAX_PRODUCTS_PER_NODE)]
@@ -115,7 +120,8 @@ class _Builder:
                         sources.update(view.broader(key))
                 for key in sorted(sources):
                     for material in view.upstream.get(key, ()):
-                        wanted.setdefault(material, set()).add(node_id)
+                        if self._well_formed(material):
+                            wanted.setdefault(material, set()).add(node_id)
             next_frontier: list[str] = []
             for material in self._rank(list(wanted)):
                 existing = self.node_of.get(material)
@@ -145,7 +151,8 @@ class _Builder:
             for node_id in frontier:
                 for key in self.members(node_id):
                     for user in [*view.used_by.get(key, ()), *view.downstream.get(key, ())]:
-                        wanted.setdefault(user, set()).add(node_id)
+                        if self._well_formed(user):
+                            wanted.setdefault(user, set()).add(node_id)
             next_frontier = []
             for user in self._rank(list(wanted)):
                 existing = self.node_of.get(user)
