@@ -3,13 +3,20 @@
 Prints, in one run, ChainMatch's importer (validation + normalisation + batched core upserts in one
 transaction) beside a peer: the same validated records written the plain ORM way (one
 ``session.add`` per firm, product and tag), which is what a first version of such a service does.
+Then the same files end to end as a user runs them: ``chainmatch import relations`` and
+``chainmatch import firms`` in fresh processes (reading, writing, building every index channel and
+saving it to disk), unless ``--no-cli``.
 
-    python -m bench.ingest [--database-url URL]
+    python -m bench.ingest [--database-url URL] [--no-cli]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,11 +57,23 @@ def orm_peer(settings: Settings, path: Path) -> tuple[float, int]:
     return seconds, len(validated.firms)
 
 
+def cli_import(data_dir: Path, database_url: str | None, kind: str, path: Path) -> float:
+    """Seconds for ``chainmatch import KIND PATH`` in a fresh process (index build and save included)."""
+    cli = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
+    env = dict(os.environ, CHAINMATCH_DATA_DIR=str(data_dir))
+    if database_url:
+        env["CHAINMATCH_DATABASE_URL"] = database_url
+    started = time.perf_counter()
+    subprocess.run([cli, "import", kind, str(path)], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file per run")
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI imports")
     args = parser.parse_args()
     firms_path = chainkg_dir() / "firms.jsonl"
     relations_path = chainkg_dir() / "product_relations.jsonl"
@@ -76,6 +95,17 @@ def main() -> None:
         again_seconds = time.perf_counter() - started
         db.dispose()
         peer_seconds, peer_n = orm_peer(fresh_settings(base, "peer", args.database_url), firms_path)
+        cli_rows = []
+        if not args.no_cli:
+            if args.database_url:  # the CLI run needs an empty schema of its own
+                print("note: --database-url given; the CLI imports reuse it (upserts: mostly unchanged)")
+            cli_dir = base / "cli"
+            rel_cli = cli_import(cli_dir, args.database_url, "relations", relations_path)
+            firm_cli = cli_import(cli_dir, args.database_url, "firms", firms_path)
+            cli_rows = [
+                ("CLI `chainmatch import relations` (+ index, save)", rel_report.received, rel_cli),
+                ("CLI `chainmatch import firms` (+ index build, save)", firm_report.received, firm_cli),
+            ]
 
     backend = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     print(f"ingest of chainkg on {backend}")
@@ -85,6 +115,7 @@ def main() -> None:
         ("ChainMatch re-import firms (all unchanged)", again.unchanged, again_seconds),
         ("ChainMatch import relations", rel_report.inserted + rel_report.unchanged, rel_seconds),
         ("peer: same records, one ORM session.add per row", peer_n, peer_seconds),
+        *cli_rows,
     ]
     for what, n, seconds in rows:
         print(f"{what:<52} {n:>8} {seconds:>8.2f} {n / seconds:>10.0f}")

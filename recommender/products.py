@@ -9,8 +9,9 @@ Rules (applied in this order, each problem gives one warning):
 2. Elimination / reconciliation lines (分部间抵销, 抵销, 平衡项目, 调整项目, 内部交易 …) are dropped,
    whatever their share: they are accounting lines, not products.
 3. A negative share is dropped together with its line (only eliminations are negative).
-4. Shares above 1 are clamped to 1 (rounding in the published reports); non-numeric shares
-   become ``None`` (unknown).
+4. Shares above 1 are clamped to 1 (rounding in the published reports). A share that is not a
+   number becomes ``None`` (unknown) here; the importer's schema rejects such a record before it
+   gets here (an error naming the field, e.g. ``products.0.share``), so stored data never has one.
 5. Duplicates (same :func:`normalize_key`) are merged into one product with the **maximum** share.
    Duplicates come from overlapping breakdowns (by product and by segment, or the same table
    published twice), so summing would double count; the maximum is the best lower bound of the

@@ -294,6 +294,10 @@ def report_cmd(
     k: Annotated[int, typer.Option("-k", help="candidates per list per product")] = 5,
     top: Annotated[int, typer.Option(help="weak links in the map, weakest first")] = 10,
     min_score: Annotated[float, typer.Option(help="only links scoring at least this")] = 0.0,
+    min_match_score: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="leave out candidates scoring below this (default: the setting)"),
+    ] = None,
     products_per_link: Annotated[int, typer.Option(help="products queried per weak link")] = 3,
 ) -> None:
     """招商图谱报告 (the chain investment map for a region: HTML, XLSX, CSV, JSON).
@@ -312,7 +316,13 @@ def report_cmd(
 
     try:
         wanted = [ReportFormat(f.strip().lower()) for f in formats.split(",") if f.strip()]
-        request = ReportRequest(k=k, top=top, min_score=min_score, products_per_link=products_per_link)
+        request = ReportRequest(
+            k=k,
+            top=top,
+            min_score=min_score,
+            products_per_link=products_per_link,
+            min_match_score=min_match_score,
+        )
     except (ValueError, ValidationError) as exc:
         raise _fail(f"参数无效 (invalid options): {exc}", 2) from exc
     if not wanted:
