@@ -195,9 +195,9 @@ def _live_firm(session: Session, firm_id: str) -> Firm:
     return firm
 
 
-def get_deletable_firm(firm_id: FirmId, session: SessionDep, _admin: AdminDep) -> Firm:
-    """Only admin writes firms: the role is checked first, so others get 403, never a 404 that
-    tells them whether the id exists."""
+def get_admin_firm(firm_id: FirmId, session: ReadSessionDep, _admin: AdminDep) -> Firm:
+    """For the admin-only firm writes: the role is checked first, so others get 403, never a 404
+    that tells them whether the id exists. (The write itself runs in its own transaction.)"""
     return _live_firm(session, firm_id)
 
 
@@ -205,7 +205,7 @@ def get_readable_firm(firm_id: FirmId, session: ReadSessionDep, _principal: Prin
     return _live_firm(session, firm_id)
 
 
-DeletableFirmDep = Annotated[Firm, Depends(get_deletable_firm)]
+AdminFirmDep = Annotated[Firm, Depends(get_admin_firm)]
 ReadableFirmDep = Annotated[Firm, Depends(get_readable_firm)]
 
 

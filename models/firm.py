@@ -122,6 +122,32 @@ class FirmCreate(FirmBase):
         return value
 
 
+class FirmUpdate(SQLModel):
+    """``PATCH /v1/firms/{id}``: the fields sent replace the stored ones (lists — products, tags,
+    industry — whole; ``null`` clears an optional field). The merged record is validated and
+    normalised exactly as an import record (:class:`FirmCreate`), so the rules live in one place."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, max_length=200)
+    fullname: str | None = Field(default=None, max_length=300)
+    uscc: str | None = Field(default=None, max_length=18)
+    province: str | None = Field(default=None, max_length=40)
+    city: str | None = Field(default=None, max_length=60)
+    district: str | None = Field(default=None, max_length=60)
+    country: str | None = Field(default=None, max_length=60)
+    industry: list[str] | None = Field(default=None, max_length=20)
+    scale: Scale | None = None
+    employees: int | None = Field(default=None, ge=0)
+    revenue_cny: float | None = Field(default=None, ge=0)
+    description: str | None = Field(default=None, max_length=4000)
+    exchange: str | None = Field(default=None, max_length=60)
+    listed_on: str | None = Field(default=None, max_length=20)
+    products: list[ProductIn] | None = Field(default=None, max_length=200)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    contact: Contact | None = None
+
+
 class FirmPublic(FirmBase):
     id: str
     products: list[ProductPublic]

@@ -297,3 +297,46 @@ def test_deleting_a_firm_is_403_for_non_admin_whether_or_not_it_exists(world, ro
     with client(world, role) as c:
         assert c.delete("/v1/firms/NO-SUCH-FIRM").status_code == 403
         assert c.delete(f"/v1/firms/{world[1].leader_b_firm}").status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_firm_patch_is_admin_only_and_goes_through_the_importer(world, role: str) -> None:  # type: ignore[no-untyped-def]
+    firm_id = f"PATCH-{role}"
+    record = {
+        "id": firm_id,
+        "name": "补丁测试企业",
+        "province": "湖南省",
+        "scale": "small",
+        "products": [{"name": "离子源", "share": 0.7}, {"name": "真空计", "share": 0.3}],
+        "tags": ["专精特新"],
+        "contact": {"name": "李雷", "phone": "13900000000"},
+    }
+    with client(world, "admin") as c:
+        assert c.post("/v1/firms", json=[record]).status_code == 200
+    body = {"province": "粤", "city": "深圳", "products": [{"name": "离子源", "share": 1.2}]}
+    with client(world, role) as c:
+        response = c.patch(f"/v1/firms/{firm_id}", json=body)
+        missing = c.patch("/v1/firms/NO-SUCH-FIRM", json=body)
+    assert response.status_code == {"none": 401, "admin": 200}.get(role, 403)
+    assert missing.status_code == {"none": 401, "admin": 404}.get(role, 403)
+    if role != "admin":
+        return
+    patched = response.json()
+    # normalised as an import record; fields not sent are kept
+    assert (patched["province"], patched["city"]) == ("广东省", "深圳市")
+    assert patched["products"] == [{"name": "离子源", "share": 1.0}]
+    assert patched["tags"] == ["专精特新"] and patched["scale"] == "small"
+    assert patched["contact"]["name"] == "李雷" and patched["name"] == "补丁测试企业"
+    with client(world, "admin") as c:
+        assert c.get(f"/v1/firms/{firm_id}").json()["province"] == "广东省"
+        # the index follows at once: the firm is now a local supplier in 广东省
+        found = c.post(
+            "/v1/match", json={"text": "离子源", "region": "广东省", "scope": "inside", "k": 100}
+        ).json()["results"]
+        assert firm_id in [r["firm_id"] for r in found]
+        bad = c.patch(f"/v1/firms/{firm_id}", json={"name": "  ", "uscc": "91350100M000100Y44"})
+        assert bad.status_code == 422
+        fields = {e["field"] for e in bad.json()["detail"]}
+        assert {"name", "uscc"} <= fields
+        assert c.patch(f"/v1/firms/{firm_id}", json={"revision": 9}).status_code == 422
+        assert c.get(f"/v1/firms/{firm_id}").json()["name"] == "补丁测试企业"  # nothing written

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from api.bulk import BULK_BODY_DOC, ingest_bulk
 from api.deps import (
     AdminDep,
+    AdminFirmDep,
     DbDep,
-    DeletableFirmDep,
     IndexDep,
     PageSizeDep,
     PrincipalDep,
@@ -26,11 +26,12 @@ from api.deps import (
 )
 from api.schemas import Page
 from chainmatch.ingest.firms import ingest_firms, soft_delete_firm
+from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.ingest.report import IngestReport
 from chainmatch.keys import Principal
 from chainmatch.regions import normalize_province
 from models.apikey import Role
-from models.firm import Contact, Firm, FirmAdminPublic, FirmProduct, FirmTag, ProductPublic
+from models.firm import Contact, Firm, FirmAdminPublic, FirmProduct, FirmTag, FirmUpdate, ProductPublic
 from recommender.text import normalize_text
 
 router = APIRouter(prefix="/v1/firms", tags=["firms"])
@@ -132,8 +133,40 @@ def list_firms(
     return Page[FirmAdminPublic](items=items, next_cursor=next_cursor)
 
 
+@router.patch(
+    "/{firm_id}",
+    response_model=FirmAdminPublic,
+    response_model_exclude_none=False,
+)
+def update_firm(
+    body: FirmUpdate,
+    firm: AdminFirmDep,
+    principal: AdminDep,
+    session: ReadSessionDep,
+    db: DbDep,
+    index: IndexDep,
+) -> FirmAdminPublic:
+    """Change some fields of a firm (admin): the stored record with the sent fields replaced is
+    written as one import record — same validation, normalisation, warnings and index update as
+    ``POST /v1/firms``. Concurrent writes to one firm: the last one wins, as with the bulk upsert."""
+    current = firm_public(session, firm, principal).model_dump(exclude={"created_at", "updated_at"})
+    session.rollback()  # end the read: the write below runs in its own transaction
+    record = current | body.model_dump(exclude_unset=True)
+    report = ingest_firms(db, [ParsedRecord(1, record)])
+    if not report.written:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [issue.model_dump(exclude={"line"}) for issue in report.errors],
+        )
+    index.refresh(checkpoint=True)
+    session.expire_all()
+    updated = session.get(Firm, firm.id)
+    assert updated is not None
+    return firm_public(session, updated, principal)
+
+
 @router.delete("/{firm_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_firm(firm: DeletableFirmDep, session: SessionDep, index: IndexDep) -> None:
+def delete_firm(firm: AdminFirmDep, session: SessionDep, index: IndexDep) -> None:
     """Soft delete: the firm leaves every result at once; its record is kept for audit."""
     soft_delete_firm(session, firm.id)
     session.commit()
