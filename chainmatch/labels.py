@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from recommender.explain import SCALE_LABELS
+from recommender.explain import SCALE_LABELS, place
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-
-DOMESTIC = "中国"
 
 SCALES: dict[str, str] = {**SCALE_LABELS, "unknown": "规模未知"}
 TAGS: dict[str, str] = {"listed": "上市公司"}  # the other tags are Chinese already
@@ -47,21 +45,6 @@ def scale_label(code: object) -> str:
 
 def tag_label(tag: str) -> str:
     return TAGS.get(tag, tag)
-
-
-def place(province: str | None, city: str | None = None, country: str | None = DOMESTIC) -> str:
-    """Where a firm or a region is, as one reads it: 广东省深圳市; 上海市 (not 上海市上海市);
-    the country for firms abroad. Empty when nothing is known."""
-    if country and country != DOMESTIC:
-        return country
-    province, city = province or "", city or ""
-    if not city:
-        return province
-    if not province or city.startswith(province):
-        return city
-    if city.removesuffix("市") == province.removesuffix("市"):  # a municipality: 上海市 + 上海(市)
-        return province
-    return province + city
 
 
 def pct(value: float | None) -> str:

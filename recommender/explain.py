@@ -12,6 +12,24 @@ SPECIALISED_TAGS = ("专精特新小巨人", "小巨人", "专精特新", "单�
 SCALE_LABELS = {"micro": "微型企业", "small": "小型企业", "medium": "中型企业", "large": "大型企业"}
 
 
+DOMESTIC = "中国"
+
+
+def place(province: str | None, city: str | None = None, country: str | None = DOMESTIC) -> str:
+    """Where a firm or a region is, as one reads it: 广东省深圳市; 上海市 (not 上海市上海市);
+    the country for firms abroad. Empty when nothing is known."""
+    if country and country != DOMESTIC:
+        return country
+    province, city = province or "", city or ""
+    if not city:
+        return province
+    if not province or city.startswith(province):
+        return city
+    if city.removesuffix("市") == province.removesuffix("市"):  # a municipality: 上海市 + 上海(市)
+        return province
+    return province + city
+
+
 def fmt_share(share: float | None) -> str:
     return "营收占比未知" if share is None else f"营收占比 {share:.0%}"
 
@@ -75,13 +93,13 @@ def explain(
         elif kind == "description":
             reasons.append(f"企业简介提到：“{text[:60]}”（相似度 {sim:.2f}）")
     if region is not None:
-        place = " ".join(p for p in (firm.province, firm.city) if p) or "所在地未知"
+        where = place(firm.province, firm.city) or "所在地未知"
         if region.contains(firm):
-            reasons.append(f"位于 {place}，为区内企业，可作为本地配套")
+            reasons.append(f"位于 {where}，为区内企业，可作为本地配套")
         elif firm.country != "中国":
             reasons.append(f"位于 {firm.country}，为境外企业，可作为招商/引进对象")
         else:
-            reasons.append(f"位于 {place}，为区外企业，可作为招商对象")
+            reasons.append(f"位于 {where}，为区外企业，可作为招商对象")
     tags = [t for t in firm.tags if t != "listed"]
     if is_specialised(firm) or firm.scale in SME_SCALES:
         bits = [*tags] + ([SCALE_LABELS[firm.scale]] if firm.scale in SCALE_LABELS else [])

@@ -203,3 +203,12 @@ def test_prefilter_keeps_the_fusion_best() -> None:
     X[:, FIDX["tfidf_cap"]] = np.arange(10) / 10
     assert prefilter(X, 3).tolist() == [7, 8, 9]
     assert prefilter(X, 20).tolist() == list(range(10))
+
+
+def test_place_reads_like_an_address() -> None:
+    from recommender.explain import place
+
+    assert place("广东省", "深圳市") == "广东省深圳市"
+    assert place("上海市", "上海市") == place("上海市", "上海") == place("上海市") == "上海市"
+    assert place(None, "汉堡", "德国") == "德国" and place(None, None) == ""
+    assert place("广东省", "广东省深圳市") == "广东省深圳市"
