@@ -128,6 +128,30 @@ def test_weak_links_and_investment_map_on_chainkg(world) -> None:  # type: ignor
             for m in product["local_suppliers"]:
                 assert m["province"] == GD
     assert sides > 0
+    # The candidates are real: where firms make the product (or a narrower kind), the target list
+    # leads with one of them; for products nobody in the registry makes, the relevance floor keeps
+    # out the padding (firms sharing a character or a word: 单色器 → 单晶硅, 电介质 → 媒介代理)
+    # that the same report without a floor lists.
+    with server.client(keys.bureau_gd) as c:
+        padded = c.post(
+            f"/v1/chains/{chain['id']}/report", json={"k": 5, "top": 5, "min_match_score": 0}
+        ).json()["investment_map"]
+    unfloored = {p["product"]: p for e in padded for p in e["products"]}
+    judged, kept, unmade_padding = 0, 0, 0
+    for entry in entries:
+        for product in entry["products"]:
+            makers = raw_makers(folder, product["product"])
+            outside = {fid for fid, f in makers.items() if f["province"] != GD}
+            targets = [m["firm_id"] for m in product["investment_targets"]]
+            if outside:
+                assert targets and targets[0] in outside, (product["product"], targets)
+                judged += 1
+            elif not makers:
+                kept += len(targets) + len(product["local_suppliers"])
+                other = unfloored[product["product"]]
+                unmade_padding += len(other["investment_targets"]) + len(other["local_suppliers"])
+    assert judged >= 2 and unmade_padding >= 20
+    assert kept <= 0.2 * unmade_padding, (kept, unmade_padding)
     from openpyxl import load_workbook
 
     assert load_workbook(io.BytesIO(xlsx.content))["薄弱环节"].max_row == 1 + len(links)
