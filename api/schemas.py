@@ -101,6 +101,7 @@ class MatchRequest(BaseModel):
         None,
         ge=0,
         le=1,
+        strict=True,
         description="results scoring below this (0..1) are left out; default: the server's setting (0.1)",
     )
     filters: Filters = Field(default_factory=Filters)

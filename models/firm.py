@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, StrictFloat, StrictInt, field_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
@@ -24,6 +24,12 @@ class ProductIn(BaseModel):
     # Shares are validated by the importer, which normalises messy segment data with warnings
     # (negative elimination lines, values a little above 1) rather than rejecting whole files.
     share: float | None = None
+
+
+class ProductPatch(ProductIn):
+    """A product in a JSON update body: the share must be a JSON number (true is not 1)."""
+
+    share: float | None = PydanticField(None, strict=True)
 
 
 class ProductPublic(SQLModel):
@@ -138,12 +144,13 @@ class FirmUpdate(SQLModel):
     country: str | None = Field(default=None, max_length=60)
     industry: list[str] | None = Field(default=None, max_length=20)
     scale: Scale | None = None
-    employees: int | None = Field(default=None, ge=0)
-    revenue_cny: float | None = Field(default=None, ge=0)
+    # strict: a JSON true is not 1 (import files stay lax: CSV cells are text)
+    employees: StrictInt | None = Field(default=None, ge=0)
+    revenue_cny: StrictFloat | None = Field(default=None, ge=0)
     description: str | None = Field(default=None, max_length=4000)
     exchange: str | None = Field(default=None, max_length=60)
     listed_on: str | None = Field(default=None, max_length=20)
-    products: list[ProductIn] | None = Field(default=None, max_length=200)
+    products: list[ProductPatch] | None = Field(default=None, max_length=200)
     tags: list[str] | None = Field(default=None, max_length=50)
     contact: Contact | None = None
 

@@ -339,4 +339,5 @@ def test_firm_patch_is_admin_only_and_goes_through_the_importer(world, role: str
         fields = {e["field"] for e in bad.json()["detail"]}
         assert {"name", "uscc"} <= fields
         assert c.patch(f"/v1/firms/{firm_id}", json={"revision": 9}).status_code == 422
+        assert c.patch(f"/v1/firms/{firm_id}", json={"employees": True}).status_code == 422
         assert c.get(f"/v1/firms/{firm_id}").json()["name"] == "补丁测试企业"  # nothing written

@@ -28,10 +28,16 @@ def client(world: tuple[LiveServer, Keys], role: str | None) -> httpx.Client:
 
 
 def firm_ids(world: tuple[LiveServer, Keys]) -> tuple[str, str]:
-    """The top investment target and local supplier of the weakest link's first product, via the API."""
+    """The top investment target and local supplier of the weakest product that has both, via
+    the API (the weakest links' products are true gaps: nobody in 广东省 makes them)."""
     with client(world, "bureau_gd") as c:
-        report = c.post(f"/v1/chains/{CHAIN_ID}/report", json={"k": 3, "top": 1}).json()
-    product = report["investment_map"][0]["products"][0]
+        report = c.post(f"/v1/chains/{CHAIN_ID}/report", json={"k": 3, "top": 10}).json()
+    product = next(
+        p
+        for entry in report["investment_map"]
+        for p in entry["products"]
+        if p["investment_targets"] and p["local_suppliers"]
+    )
     return product["investment_targets"][0]["firm_id"], product["local_suppliers"][0]["firm_id"]
 
 

@@ -171,6 +171,7 @@ class ReportRequest(BaseModel):
         None,
         ge=0,
         le=1,
+        strict=True,
         description="candidates scoring below this (0..1) are left out; default: the server's setting",
     )
 
