@@ -11,6 +11,18 @@ from models.gap import GapItemPublic, RegionIn
 from recommender.corpus import FirmMatch, Scope
 from recommender.text import normalize_text
 
+# A request's relevance floor (recommender.engine.EngineConfig.min_score): strict, so a JSON
+# true is not read as 1.
+MinMatchScore = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=1,
+        strict=True,
+        description="results scoring below this (0..1) are left out; default: the server's setting (0.1)",
+    ),
+]
+
 T = TypeVar("T")
 
 
@@ -97,13 +109,7 @@ class MatchRequest(BaseModel):
     )
     scope: Scope = Scope.ALL
     k: int = Field(10, ge=1)
-    min_score: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        strict=True,
-        description="results scoring below this (0..1) are left out; default: the server's setting (0.1)",
-    )
+    min_score: MinMatchScore = None
     filters: Filters = Field(default_factory=Filters)
 
     @field_validator("region", mode="after")

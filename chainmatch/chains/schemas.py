@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MatchResult
+from api.schemas import MatchResult, MinMatchScore
 from models.chain import ChainPublic, Segment
 from models.gap import RegionIn
 
@@ -167,13 +167,7 @@ class ReportRequest(BaseModel):
     top: int = Field(10, ge=1, le=100, description="weak links in the map (weakest first)")
     min_score: float = Field(0.0, ge=0, le=100, strict=True, description="only links scoring at least this")
     products_per_link: int = Field(3, ge=1, le=10, description="products queried per weak link")
-    min_match_score: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        strict=True,
-        description="candidates scoring below this (0..1) are left out; default: the server's setting",
-    )
+    min_match_score: MinMatchScore = None  # candidates' floor (min_score above picks weak links)
 
 
 class ChainReport(BaseModel):
