@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,6 +55,13 @@ FORMAT_VERSION = 1
 ALL_CHANNELS = ("tfidf", "bm25", "dense", "graph")
 CHANNEL_BITS = {"tfidf": 1, "bm25": 2, "dense": 4, "graph": 8}
 LEXICAL_TOP = 20_000  # best entries a lexical channel passes on (bounds latency at scale)
+# One index read or write at a time per process. Both build Python ASTs (np.load parses every
+# array header with ast.literal_eval; saving the dense model renders huggingface_hub's model-card
+# Jinja template), and on CPython 3.11 two threads building ASTs at once can fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905). Loads and saves
+# are rare (start-up, checkpoints), so serialising them within a process costs nothing; the swap
+# of the directory between processes stays under the file lock (_swap_lock).
+_INDEX_IO_LOCK = threading.Lock()
 
 
 @dataclass
@@ -605,7 +613,8 @@ class Recommender:
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
         try:
             os.chmod(tmp, 0o755)
-            self._write(tmp)
+            with _INDEX_IO_LOCK:
+                self._write(tmp)
             for p in tmp.rglob("*"):
                 if p.is_file():
                     with open(p, "rb") as fh:
@@ -658,7 +667,7 @@ class Recommender:
     @classmethod
     def load(cls, directory: Path, config: EngineConfig) -> Recommender:
         directory = Path(directory)
-        with _swap_lock(directory, exclusive=False):
+        with _INDEX_IO_LOCK, _swap_lock(directory, exclusive=False):
             return cls._load(directory, config)
 
     @classmethod
