@@ -97,7 +97,7 @@ class MatchedProduct:
 
     name: str
     share: float | None
-    via: str  # "exact" | "subclass" | "parent" | "similar"
+    via: str  # "exact" | "subclass" | "kind" | "parent" | "similar"
     path: str | None = None  # human-readable relation path, e.g. "纸包装容器 是 包装容器 的一种"
     similarity: float = 0.0
 
@@ -109,3 +109,6 @@ class FirmMatch:
     matched_products: list[MatchedProduct] = field(default_factory=list)
     channel_scores: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    # The query was not understood with confidence and the relevance floor would have emptied
+    # the list: these are the best candidates of a guessed reading, to be checked by a person.
+    low_confidence: bool = False

@@ -14,6 +14,7 @@ Pipeline of one query (see ``docs`` in the report for the design):
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import json
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import errors
+from .aliases import DEFAULT_ALIAS_DIR, Alias, AliasTable, mine_corpus_aliases
 from .corpus import FirmDoc, FirmFilter, FirmMatch, MatchQuery, Product, Region, Relation, Scope
 from .entries import KIND_DESC, KIND_NAMES, KIND_PRODUCT, KIND_PROFILE, EntryBatch, capability_products
 from .explain import SME_SCALES, explain, is_specialised
@@ -47,13 +49,18 @@ from .features import (
 from .graph import ProductGraph
 from .lexical import SparseLexicalIndex
 from .ranker import RERANK_POOL, FusionRanker, Ranker, load_ranker, prefilter
+from .query import DictVocabulary, QueryParser
 from .text import WordSegmenter, normalize_key, normalize_text, part_ngrams
+from .understanding import VIA_HEAD, VIA_NONE, Understanding
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 ALL_CHANNELS = ("tfidf", "bm25", "dense", "graph")
 CHANNEL_BITS = {"tfidf": 1, "bm25": 2, "dense": 4, "graph": 8}
+# A list the relevance floor would empty for a text read with low confidence shows this many of
+# its best candidates, flagged, instead (an empty list must mean "nobody makes it").
+LOW_CONFIDENCE_K = 5
 LEXICAL_TOP = 20_000  # best entries a lexical channel passes on (bounds latency at scale)
 # One index read or write at a time per process. Both build Python ASTs (np.load parses every
 # array header with ast.literal_eval; saving the dense model renders huggingface_hub's model-card
@@ -86,6 +93,8 @@ class EngineConfig:
     # gaps (bench/score_floor.py, out-of-fold scores).
     min_score: float = 0.10
     static_dim: int = 128  # dimension of the corpus-fitted static encoder
+    # Shipped alias tables (curated.tsv, cedict.tsv); None = no shipped aliases.
+    alias_dir: Path | None = DEFAULT_ALIAS_DIR
     device: str = "cpu"
 
 
@@ -117,7 +126,8 @@ class _QueryScores:
     bm25: ChannelArrays
     dense: ChannelArrays
     graph: GraphMatches
-    item: str
+    item: str  # the product searched for (the understood product, else the text)
+    understanding: Understanding
 
 
 @dataclass
@@ -152,6 +162,13 @@ class Recommender:
         self._attrs: _FirmAttrs | None = None
         self._tags: dict[str, set[int]] = {}
         self.graph = ProductGraph()
+        # Shipped alias tables; corpus-mined aliases are added as firms arrive, the database's
+        # user aliases by set_user_aliases().
+        self.aliases = AliasTable.from_files(config.alias_dir) if config.alias_dir else AliasTable()
+        self._query_parser: QueryParser | None = None
+        # Capability keys reversed and sorted: the products whose name ends with a query's
+        # (注塑微流控芯片 is a kind of 微流控芯片). Built at the first query, kept sorted after.
+        self._suffix_keys: list[str] | None = None
         self.segmenter: WordSegmenter | None = None
         self.tfidf: SparseLexicalIndex | None = None
         self.bm25: SparseLexicalIndex | None = None
@@ -227,7 +244,10 @@ class Recommender:
         caps = capability_products(f)
         self._n_caps.append(len(caps))
         for key, name, share in caps:
+            if key not in self._key_index and self._suffix_keys is not None:
+                bisect.insort(self._suffix_keys, key[::-1])
             self._key_index.setdefault(key, {})[row] = (name, share)
+        self.aliases.add_all(mine_corpus_aliases(name for _, name, _ in caps))
         for t in f.tags:
             self._tags.setdefault(t, set()).add(row)
         return row, caps
@@ -316,6 +336,60 @@ class Recommender:
     def firms(self) -> Iterable[FirmDoc]:
         return (f for f in self._firms if f is not None)
 
+    # =========================================================================== understanding
+    def understand(self, text: str, description: str | None = None) -> Understanding:
+        """How a weak-link text is read: the product it names and the rest (see
+        :mod:`recommender.query`). Cheap; every answer carries it as ``understood_as``."""
+        return self._parser().parse(text, description)
+
+    def set_user_aliases(self, aliases: Iterable[Alias]) -> None:
+        """Replaces the administrator-managed aliases (source ``user``); effective at once."""
+        self.aliases.replace_source("user", [Alias(a.alias, a.canonical, "user") for a in aliases])
+
+    def _parser(self) -> QueryParser:
+        if self._query_parser is None:
+            vocab = DictVocabulary(self._product_weight, self._product_display)
+            self._query_parser = QueryParser(vocab, self.aliases)
+        return self._query_parser
+
+    def _product_weight(self, key: str) -> int:
+        makers = self._key_index.get(key)
+        if makers:
+            return 2 + len(makers)
+        return 1 if key in self.graph else 0
+
+    def _product_display(self, key: str) -> str:
+        makers = self._key_index.get(key)
+        if makers:
+            return next(iter(makers.values()))[0]
+        return self.graph.name(key)
+
+    def _equivalent_keys(self, key: str, synonyms: Sequence[str] = ()) -> list[str]:
+        """Listed products that are the item by another name — aliases either way, names the
+        user gave beside it (sCMOS相机 ≡ 科学级CMOS相机): matched as the product itself."""
+        names = [*synonyms, *self.aliases.synonyms(key)]
+        keys = dict.fromkeys(normalize_key(n) for n in names)
+        return [k for k in keys if k != key and k in self._key_index]
+
+    def _kinds_of(self, key: str, limit: int = 2000) -> list[str]:
+        """Listed products whose name ends with ``key`` (and is longer): in Chinese the head of
+        a compound comes last, so 电子级硫酸 and 注塑微流控芯片 are kinds of 硫酸 and 微流控芯片,
+        whatever the product graph says."""
+        if len(key) < 2:
+            return []
+        if self._suffix_keys is None:
+            self._suffix_keys = sorted(k[::-1] for k in self._key_index)
+        rev = key[::-1]
+        out: list[str] = []
+        keys = self._suffix_keys
+        i = bisect.bisect_right(keys, rev)
+        while i < len(keys) and keys[i].startswith(rev) and len(out) < limit:
+            k = keys[i][::-1]
+            if k in self._key_index:
+                out.append(k)
+            i += 1
+        return out
+
     # =========================================================================== querying
     def _validate(self, query: MatchQuery) -> tuple[str, int]:
         text = normalize_text(query.text)
@@ -329,19 +403,19 @@ class Recommender:
 
     def match(self, query: MatchQuery) -> list[FirmMatch]:
         """Top-k firms for ``query`` within ``query.scope`` of ``query.region``, filters applied."""
-        text, k = self._validate(query)
+        _text, k = self._validate(query)
         if query.scope is not Scope.ALL and query.region is None:
             raise errors.RegionRequired(f"scope {query.scope.value!r} needs query.region")
-        scores = self._score(text, query)
+        scores = self._score(query)
         mask = self._mask(query, query.scope)
         return self._rank(scores, mask, k, query, boost_smes=query.scope is Scope.INSIDE)
 
     def recommend(self, query: MatchQuery) -> tuple[list[FirmMatch], list[FirmMatch]]:
         """(investment_targets outside the region, local_suppliers inside it), k each."""
-        text, k = self._validate(query)
+        _text, k = self._validate(query)
         if query.region is None:
             raise errors.RegionRequired("recommend() needs query.region / 需要指定本地区域")
-        scores = self._score(text, query)
+        scores = self._score(query)
         outside = self._rank(scores, self._mask(query, Scope.OUTSIDE), k, query, boost_smes=False)
         inside = self._rank(scores, self._mask(query, Scope.INSIDE), k, query, boost_smes=True)
         return outside, inside
@@ -452,15 +526,22 @@ class Recommender:
             ids, vals = ids[keep], vals[keep].astype(np.float32)
         return aggregate_channel(ids, vals, self._e_firm, self._e_kind, self._e_share, n, KIND_PROFILE)
 
-    def _graph_matches(self, text: str, for_product: str | None) -> GraphMatches:
+    def _graph_matches(
+        self, text: str, for_product: str | None, synonyms: Sequence[str] = ()
+    ) -> GraphMatches:
         gm = GraphMatches()
         key = normalize_key(text)
-        gm.item_known = key in self.graph or key in self._key_index
+        equivalents = self._equivalent_keys(key, synonyms)
+        gm.item_known = key in self.graph or key in self._key_index or bool(equivalents)
         if "graph" not in self.config.channels:
             return gm
         name = normalize_text(text)
-        for row, (pname, share) in self._key_index.get(key, {}).items():
-            gm.add(row, GraphMatch(pname, share, "exact", 0, (name,)))
+        for k in (key, *equivalents):
+            for row, (pname, share) in self._key_index.get(k, {}).items():
+                gm.add(row, GraphMatch(pname, share, "exact", 0, (name,)))
+        for k in self._kinds_of(key):
+            for row, (pname, share) in self._key_index[k].items():
+                gm.add(row, GraphMatch(pname, share, "kind", 1, (name, pname)))
         for e in self.graph.expand(key):
             for row, (pname, share) in self._key_index.get(e.key, {}).items():
                 gm.add(row, GraphMatch(pname, share, e.via, e.depth, (name, *e.path[1:-1], pname)))
@@ -473,14 +554,19 @@ class Recommender:
                     gm.add(row, GraphMatch(pname, share, "context", 1, ()))
         return gm
 
-    def _score(self, text: str, query: MatchQuery) -> _QueryScores:
+    def _score(self, query: MatchQuery) -> _QueryScores:
+        """Channel scores for the product the query's text is understood to name; the rest of
+        the text (qualifiers, end use, specs) is context, not a required term."""
+        u = self.understand(query.text, query.description)
+        text = u.product or normalize_text(query.text)
         full = text if not query.description else f"{text} {normalize_text(query.description)}"
         return _QueryScores(
             tfidf=self._channel("tfidf", text),
             bm25=self._channel("bm25", full),
             dense=self._channel("dense", text),
-            graph=self._graph_matches(text, query.for_product),
+            graph=self._graph_matches(text, query.for_product or u.for_product, u.synonyms),
             item=text,
+            understanding=u,
         )
 
     def _candidates(
@@ -525,14 +611,27 @@ class Recommender:
     ) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Candidate firm ids, their feature matrix and the channels that nominated each
         (bits of ``CHANNEL_BITS``) — for training and benches."""
-        text, _ = self._validate(query)
-        s = self._score(text, query)
+        self._validate(query)
+        s = self._score(query)
         mask = self._mask(query, scope if scope is not None else query.scope)
         rows, src = self._candidates(s, mask, with_sources=True)
         assert src is not None
-        X = feature_matrix(rows, s.tfidf, s.bm25, s.dense, s.graph, self._n_caps_array())
+        X = self._features(rows, s)
         ids = [self._firms[int(r)].id for r in rows]  # type: ignore[union-attr]
         return ids, X, src
+
+    def _features(self, rows: np.ndarray, s: _QueryScores) -> np.ndarray:
+        u = s.understanding
+        return feature_matrix(
+            rows,
+            s.tfidf,
+            s.bm25,
+            s.dense,
+            s.graph,
+            self._n_caps_array(),
+            q_conf=u.confidence,
+            q_guess=u.via in (VIA_HEAD, VIA_NONE),
+        )
 
     def product_makers(self, product: str) -> dict[str, float | None]:
         """Firms listing ``product`` (same normalised key) with its revenue share."""
@@ -545,14 +644,21 @@ class Recommender:
         rows, _ = self._candidates(s, mask)
         if not len(rows):
             return []
-        X = feature_matrix(rows, s.tfidf, s.bm25, s.dense, s.graph, self._n_caps_array())
+        X = self._features(rows, s)
         if not isinstance(self.ranker, FusionRanker):
             keep = prefilter(X, self.config.rerank_pool)
             rows, X = rows[keep], X[keep]
         score = np.clip(self.ranker.predict(X) / 2.0, 0.0, 1.0)
         floor = self.config.min_score if query.min_score is None else query.min_score
+        guessed = False
         if floor > 0:
             relevant = score >= floor
+            if not relevant.any() and s.understanding.low_confidence:
+                # The text was not understood with confidence: its best candidates, flagged, tell
+                # the user more than an empty list, which must keep meaning "nobody makes it".
+                best = np.argsort(-score, kind="stable")[: min(k, LOW_CONFIDENCE_K)]
+                relevant[best[score[best] > 0]] = True
+                guessed = bool(relevant.any())
             rows, X, score = rows[relevant], X[relevant], score[relevant]
         final = score.copy()
         if boost_smes and self.config.sme_boost > 0:
@@ -563,7 +669,9 @@ class Recommender:
             row = int(rows[i])
             firm = self._firms[row]
             assert firm is not None
-            out.append(self._explain(firm, row, s, X[i], float(score[i]), query))
+            match = self._explain(firm, row, s, X[i], float(score[i]), query)
+            match.low_confidence = guessed
+            out.append(match)
         return out
 
     def _explain(

@@ -61,7 +61,7 @@ def explain(
     matched: list[MatchedProduct] = []
     reasons: list[str] = []
     seen: set[str] = set()
-    order = {"exact": 0, "subclass": 1, "parent": 2, "context": 3}
+    order = {"exact": 0, "subclass": 1, "kind": 1, "parent": 2, "context": 3}
     for m in sorted(graph_matches, key=lambda m: (order.get(m.via, 9), m.depth, -(m.share or 0.0))):
         if m.name in seen:
             continue
@@ -74,6 +74,9 @@ def explain(
             matched.append(MatchedProduct(m.name, m.share, "subclass", path, 0.0))
             chain = "，".join(f"属于 {p} 的一种" for p in reversed(m.path[:-1]))
             reasons.append(f"主营 {m.name}（{fmt_share(m.share)}），{chain}")
+        elif m.via == "kind":
+            matched.append(MatchedProduct(m.name, m.share, "kind", f"{m.name} 是 {item} 的一种", 0.0))
+            reasons.append(f"主营 {m.name}（{fmt_share(m.share)}），是 {item} 的一种")
         elif m.via == "parent":
             matched.append(MatchedProduct(m.name, m.share, "parent", path, 0.0))
             reasons.append(

@@ -32,6 +32,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "item_known",  # query-level: the item is a known product (graph or some firm lists it)
     "graph_q",  # list-level: some eligible candidate lists the item or a subclass of it
     "n_caps",  # log1p(number of capability products)
+    "kind",  # 1 if the firm lists a product whose name ends with the item's (电子级硫酸 for 硫酸)
+    "kind_share",  # the largest revenue share among such products
+    "q_conf",  # query-level: confidence of the text's reading (1 for a catalog name)
+    "q_guess",  # query-level: 1 if no known product was found and the text's head is searched as typed
 )
 N_FEATURES = len(FEATURE_NAMES)
 FIDX = {n: i for i, n in enumerate(FEATURE_NAMES)}
@@ -55,7 +59,7 @@ class GraphMatch:
 
     name: str
     share: float | None
-    via: str  # exact | subclass | parent | context
+    via: str  # exact | subclass | kind | parent | context
     depth: int = 0
     path: tuple[str, ...] = ()
 
@@ -115,6 +119,9 @@ def feature_matrix(
     dense: ChannelArrays,
     graph: GraphMatches,
     n_caps: np.ndarray,
+    *,
+    q_conf: float = 1.0,
+    q_guess: bool = False,
 ) -> np.ndarray:
     X = np.zeros((len(rows), N_FEATURES), dtype=np.float32)
     X[:, FIDX["tfidf_cap"]] = tfidf.cap[rows]
@@ -129,6 +136,8 @@ def feature_matrix(
     X[:, FIDX["share_best"]] = tfidf.share_best[rows]
     X[:, FIDX["item_known"]] = float(graph.item_known)
     X[:, FIDX["n_caps"]] = np.log1p(n_caps[rows])
+    X[:, FIDX["q_conf"]] = q_conf
+    X[:, FIDX["q_guess"]] = float(q_guess)
     pos = {r: i for i, r in enumerate(rows.tolist())}
     for row, matches in graph.by_row.items():
         i = pos.get(row)
@@ -144,6 +153,9 @@ def feature_matrix(
                 X[i, FIDX["sub_share"]] = max(X[i, FIDX["sub_share"]], share)
             elif m.via == "subclass":
                 X[i, FIDX["sub2"]] = 1.0
+            elif m.via == "kind":
+                X[i, FIDX["kind"]] = 1.0
+                X[i, FIDX["kind_share"]] = max(X[i, FIDX["kind_share"]], share)
             elif m.via == "parent":
                 X[i, FIDX["parent"]] = 1.0
             elif m.via == "context":

@@ -43,6 +43,8 @@ FUSION_WEIGHTS: dict[str, float] = {
     "sub1": 0.55,
     "sub_share": 0.10,
     "sub2": 0.20,
+    "kind": 0.45,
+    "kind_share": 0.10,
     "parent": 0.05,
     "ctx": 0.02,
 }

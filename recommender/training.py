@@ -70,7 +70,11 @@ CHANNEL_FEATURES: dict[str, tuple[str, ...]] = {
     "tfidf": ("tfidf_cap", "tfidf_cap_w", "tfidf_prof", "share_best"),
     "bm25": ("bm25_cap", "bm25_cap_w", "bm25_prof"),
     "dense": ("dense_cap", "dense_cap_w", "dense_prof"),
-    "graph": ("exact", "exact_share", "sub1", "sub_share", "sub2", "parent", "ctx", "item_known", "graph_q"),
+    # the name-head matches (kind) nominate candidates with the graph's bit, so they go with it
+    "graph": (
+        "exact", "exact_share", "sub1", "sub_share", "sub2", "parent", "ctx", "item_known", "graph_q",
+        "kind", "kind_share",
+    ),
 }
 
 
