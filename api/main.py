@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.errors import AUTH_RESPONSES, COMMON_RESPONSES, install_error_handlers
 from api.limits import BodySizeLimit
 from api.ratelimit import RateLimiter
+from api.routers import aliases as product_aliases
 from api.routers import audit, chains, dashboard, firms, gap_lists, health, match, outreach, relations
 from chainmatch import __version__
 from chainmatch.db import init_db, make_engine
@@ -57,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (firms, relations, gap_lists, match, audit, chains, outreach, dashboard):
         app.include_router(module.router, responses=AUTH_RESPONSES)
+    app.include_router(product_aliases.router, responses=AUTH_RESPONSES)
     return app

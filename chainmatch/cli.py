@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from api.schemas import MatchResult
+from chainmatch.aliases_cli import aliases_app
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport, RecordIssue
 from chainmatch.labels import place, scale_label, tag_label
@@ -33,6 +34,7 @@ app.add_typer(gaps_app, name="gaps")
 app.add_typer(ranker_app, name="ranker")
 app.add_typer(chains_app, name="chains")
 app.add_typer(outreach_app, name="outreach")
+app.add_typer(aliases_app, name="aliases")
 app.command("report")(report_cmd)
 
 console = Console()

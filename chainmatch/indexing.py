@@ -10,6 +10,10 @@ When enough firms have changed since the last full build, a fresh engine (encode
 lexical statistics recomputed) is built in a background thread from a database snapshot while the
 current one keeps serving and catching up; it is swapped in under the write lock and caught up from
 the snapshot's revision. Only a change of the product graph rebuilds in the foreground.
+
+The administrators' product aliases (``product_alias``) are kept in step the same way, without any
+rebuild: the state row's ``aliases_revision`` is compared on every search, and when it differs from
+the one loaded the user aliases are reloaded into the engine (``Recommender.set_user_aliases``).
 """
 
 from __future__ import annotations
@@ -100,6 +104,9 @@ class IndexService:
         self._changed_since_build = 0
         self._unsaved_changes = 0
         self._background: threading.Thread | None = None
+        # The aliases_revision whose user aliases the engine holds; None: not loaded into it yet
+        # (a new engine — loaded, rebuilt or swapped in — starts without them).
+        self._aliases_revision: int | None = None
         self.origin = "none"  # how the loaded index came to be: loaded | rebuilt | caught-up
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -126,9 +133,11 @@ class IndexService:
                 self._rebuild(progress=progress)
                 return
             self._engine, self._tag, self._built_firms = engine, tag, engine.n_firms
+            self._aliases_revision = None
             self.origin = "loaded"
             if self._catch_up():
                 self._persist()
+            self._sync_aliases()
 
     def rebuild(self, *, progress: bool = False) -> dict[str, Any]:
         with self._lock.write():
@@ -157,8 +166,10 @@ class IndexService:
         engine, tag, n_firms, n_relations = self._build_from_database(progress=progress)
         self._engine, self._tag = engine, tag
         self._built_firms, self._changed_since_build = n_firms, 0
+        self._aliases_revision = None
         self.origin = "rebuilt"
         self._persist()
+        self._sync_aliases()
         seconds = time.perf_counter() - started
         logger.info("index rebuilt: %d firms, %d relations in %.1fs", n_firms, n_relations, seconds)
         return {"firms": n_firms, "relations": n_relations, "seconds": round(seconds, 2)}
@@ -185,8 +196,10 @@ class IndexService:
                     return  # the graph changed meanwhile and a foreground rebuild replaced the engine
                 self._engine, self._tag = engine, tag
                 self._built_firms, self._changed_since_build = n_firms, 0
+                self._aliases_revision = None
                 self._unsaved_changes = max(self._unsaved_changes, n_firms)  # next checkpoint saves it
                 self._catch_up()
+                self._sync_aliases()
                 self.origin = "rebuilt"
             logger.info(
                 "index rebuilt in the background: %d firms in %.1fs", n_firms, time.perf_counter() - started
@@ -215,11 +228,30 @@ class IndexService:
             return False
         with Session(self.db) as session:
             state = read_state(session)
-        return (state.instance, state.revision, state.relations_revision) == (
+        return (state.instance, state.revision, state.relations_revision, state.aliases_revision) == (
             self._tag.instance,
             self._tag.revision,
             self._tag.relations_revision,
+            self._aliases_revision,
         )
+
+    def _sync_aliases(self) -> bool:
+        """Load the database's user aliases into the engine when they changed since the last
+        load (or the engine is new); True when it did. Caller holds the write lock. The revision
+        is read first: an alias written meanwhile raises it again, and the next search reloads."""
+        if self._engine is None:
+            return False
+        from chainmatch.aliases import load_user_aliases
+
+        with Session(self.db) as session:
+            revision = read_state(session).aliases_revision
+            if revision == self._aliases_revision:
+                return False
+            aliases = load_user_aliases(session)
+        self._engine.set_user_aliases(aliases)
+        self._aliases_revision = revision
+        logger.info("user product aliases loaded: %d (revision %d)", len(aliases), revision)
+        return True
 
     def _catch_up(self) -> bool:
         """Apply what the database has beyond the loaded index; True when that was incremental
@@ -267,6 +299,7 @@ class IndexService:
                 self._rebuild(progress=False)
             elif self._catch_up() and checkpoint and self._checkpoint_due():
                 self._persist()
+            self._sync_aliases()
 
     def _checkpoint_due(self) -> bool:
         n_firms = self._engine.n_firms if self._engine is not None else 0

@@ -1,5 +1,6 @@
 """SQLModel tables and their Create / Update / Public families, one module per entity."""
 
+from models.alias import AliasSource, ProductAlias, ProductAliasCreate, ProductAliasPublic
 from models.apikey import ApiKey, ApiKeyPublic, Role
 from models.audit import AuditEvent, AuditEventPublic
 from models.chain import (
@@ -49,6 +50,7 @@ from models.relation import ProductRelation, ProductRelationCreate, ProductRelat
 from models.state import CorpusState
 
 __all__ = [
+    "AliasSource",
     "ApiKey",
     "ApiKeyPublic",
     "AuditEvent",
@@ -84,6 +86,9 @@ __all__ = [
     "OutreachPublic",
     "OutreachRecord",
     "OutreachUpdate",
+    "ProductAlias",
+    "ProductAliasCreate",
+    "ProductAliasPublic",
     "ProductIn",
     "ProductPublic",
     "ProductRelation",
