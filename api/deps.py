@@ -11,7 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.audit import ReadAudit
+from api.audit import ReadAudit, route_of
 from api.ratelimit import RateLimiter
 from chainmatch.chains.outreach import get_record
 from chainmatch.chains.store import live_chain
@@ -148,8 +148,8 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what}不存在 (not found)")
 
 
-def get_read_audit(db: DbDep, principal: PrincipalDep) -> ReadAudit:
-    return ReadAudit(db, principal)
+def get_read_audit(request: Request, db: DbDep, principal: PrincipalDep) -> ReadAudit:
+    return ReadAudit(db, principal, route_of(request.method, request.url.path))
 
 
 ReadAuditDep = Annotated[ReadAudit, Depends(get_read_audit)]

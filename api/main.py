@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from api.errors import AUTH_RESPONSES, COMMON_RESPONSES, install_error_handlers
+from api.jsonguard import JsonGuard, install_json_boundary
 from api.limits import BodySizeLimit
 from api.ratelimit import RateLimiter
 from api.routers import aliases as product_aliases
@@ -53,8 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
     )
+    app.add_middleware(JsonGuard)  # added first: runs inside the size limit, so buffers at most the cap
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    install_json_boundary(app)
     app.include_router(health.router)
     for module in (firms, relations, gap_lists, match, audit, chains, outreach, dashboard):
         app.include_router(module.router, responses=AUTH_RESPONSES)

@@ -16,6 +16,9 @@ class AuditEventBase(SQLModel):
     action: str = Field(max_length=40)  # read / create / update / delete / recommend / list
     object_type: str = Field(max_length=40)  # gap_list / firm_contact
     object_id: str | None = Field(default=None, max_length=64, index=True)
+    # The version of the object read (a gap list's), and the request that read it ("GET /v1/…").
+    object_version: int | None = Field(default=None)
+    route: str | None = Field(default=None, max_length=200)
 
 
 class AuditEventPublic(AuditEventBase):

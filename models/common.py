@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from recommender.text import normalize_text
 
@@ -69,3 +70,34 @@ OptNormText = Annotated[str | None, AfterValidator(_norm_optional)]
 # Registered names keep their characters (乾照光电 is not 干照光电): NFKC and white space only.
 NameText = Annotated[str, AfterValidator(_norm_name), AfterValidator(_not_blank)]
 OptNameText = Annotated[str | None, AfterValidator(_norm_optional_name)]
+
+
+# ------------------------------------------------------------------------------- numbers
+# Finite numbers only, wherever a number enters (JSON bodies, import files, spreadsheets): NaN and
+# ±inf (JSON 1e999, CSV "inf") are refused with the field named, so no page, report or export
+# ever meets them. Checked before the type's own constraints, so the message is this one.
+NOT_FINITE = "须为有限数值，不能是 NaN 或无穷大 (must be a finite number, not NaN or infinity)"
+MAX_CNY = 1e15  # 1,000 万亿元: beyond any firm's revenue or any item's annual demand
+MAX_EMPLOYEES = 10_000_000
+
+
+def finite_input(value: object) -> object:
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value  # not a number at all: the type's own check says so
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(NOT_FINITE)
+    return value
+
+
+def _finite_output(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(NOT_FINITE)
+    return value
+
+
+FiniteFloat = Annotated[float, BeforeValidator(finite_input), AfterValidator(_finite_output)]
+OptFiniteFloat = Annotated[float | None, BeforeValidator(finite_input), AfterValidator(_finite_output)]

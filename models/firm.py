@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, StrictFloat, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, StrictFloat, StrictInt, field_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from chainmatch.regions import normalize_city, normalize_province
 from chainmatch.uscc import validate_uscc
-from models.common import NameText, NormText, OptNameText, OptNormText, Scale, enum_type, utcnow
+from models.common import (
+    MAX_CNY,
+    MAX_EMPLOYEES,
+    NameText,
+    NormText,
+    OptFiniteFloat,
+    OptNameText,
+    OptNormText,
+    Scale,
+    enum_type,
+    finite_input,
+    utcnow,
+)
 
 FIRM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 
@@ -22,14 +35,15 @@ class ProductIn(BaseModel):
 
     name: NormText = PydanticField(max_length=200)
     # Shares are validated by the importer, which normalises messy segment data with warnings
-    # (negative elimination lines, values a little above 1) rather than rejecting whole files.
-    share: float | None = None
+    # (negative elimination lines, values a little above 1) rather than rejecting whole files;
+    # only non-finite ones (NaN, inf) are refused here.
+    share: OptFiniteFloat = None
 
 
 class ProductPatch(ProductIn):
     """A product in a JSON update body: the share must be a JSON number (true is not 1)."""
 
-    share: float | None = PydanticField(None, strict=True)
+    share: OptFiniteFloat = PydanticField(None, strict=True)
 
 
 class ProductPublic(SQLModel):
@@ -55,8 +69,8 @@ class FirmBase(SQLModel):
     country: NormText = Field(default="中国", max_length=60)
     industry: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scale: Scale = Field(default=Scale.UNKNOWN, sa_type=enum_type(Scale))
-    employees: int | None = Field(default=None, ge=0)
-    revenue_cny: float | None = Field(default=None, ge=0)
+    employees: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
+    revenue_cny: OptFiniteFloat = Field(default=None, ge=0, le=MAX_CNY)
     description: OptNormText = Field(default=None, max_length=4000)
     exchange: OptNormText = Field(default=None, max_length=60)
     listed_on: OptNormText = Field(default=None, max_length=20)
@@ -145,8 +159,10 @@ class FirmUpdate(SQLModel):
     industry: list[str] | None = Field(default=None, max_length=20)
     scale: Scale | None = None
     # strict: a JSON true is not 1 (import files stay lax: CSV cells are text)
-    employees: StrictInt | None = Field(default=None, ge=0)
-    revenue_cny: StrictFloat | None = Field(default=None, ge=0)
+    employees: StrictInt | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
+    revenue_cny: Annotated[StrictFloat | None, BeforeValidator(finite_input)] = Field(
+        default=None, ge=0, le=MAX_CNY
+    )
     description: str | None = Field(default=None, max_length=4000)
     exchange: str | None = Field(default=None, max_length=60)
     listed_on: str | None = Field(default=None, max_length=20)

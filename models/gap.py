@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from models.common import NormText, OptNormText, utcnow
+from models.common import MAX_CNY, NormText, OptFiniteFloat, OptNormText, utcnow
 
 
 class GapItemBase(SQLModel):
@@ -17,8 +17,8 @@ class GapItemBase(SQLModel):
     description: OptNormText = Field(default=None, max_length=2000)
     for_product: OptNormText = Field(default=None, max_length=200, description="leader product it goes into")
     spec: OptNormText = Field(default=None, max_length=1000)
-    annual_demand_cny: float | None = Field(default=None, ge=0)
-    import_share: float | None = Field(default=None, ge=0, le=1)
+    annual_demand_cny: OptFiniteFloat = Field(default=None, ge=0, le=MAX_CNY)
+    import_share: OptFiniteFloat = Field(default=None, ge=0, le=1)
     current_source_country: OptNormText = Field(default=None, max_length=60)
     risk_level: int | None = Field(default=None, ge=1, le=5)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import ConfigDict, StrictFloat, field_validator
+from pydantic import BeforeValidator, ConfigDict, StrictFloat, field_validator
 from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.common import NormText, OptNormText, enum_type, utcnow
+from models.common import NormText, OptNormText, enum_type, finite_input, utcnow
 from models.gap import RegionIn
 
 
@@ -83,7 +84,7 @@ class OutreachCreate(OutreachBase):
     rank: int | None = Field(
         default=None, ge=1, le=10_000, description="the firm's rank when it was proposed"
     )
-    score: StrictFloat | None = Field(
+    score: Annotated[StrictFloat | None, BeforeValidator(finite_input)] = Field(
         default=None, ge=-1e6, le=1e6, description="the engine's score when proposed"
     )
 
@@ -108,6 +109,7 @@ class StageChange(SQLModel):
 class OutreachPublic(OutreachBase):
     id: int
     chain_id: str
+    chain_version: int | None = Field(description="the chain's version the record was made for")
     node_id: str
     product: str
     for_product: str | None
@@ -139,6 +141,8 @@ class OutreachRecord(OutreachBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     chain_id: str = Field(foreign_key="chain.id", index=True, max_length=64)
+    # The chain's version when the record was made (NULL for records older than migration 0003).
+    chain_version: int | None = Field(default=None)
     node_key: str = Field(max_length=64)
     product: str = Field(max_length=200)
     for_product: str | None = Field(default=None, max_length=200)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy.engine import Engine
@@ -20,14 +19,15 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.downloads import attachment
 from api.errors import ErrorBody
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.builder import build_from_graph
 from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.jobs import JobStatus, ReportJobs, jobs_for
+from chainmatch.chains.jobs import JobStatus, JobStatusPublic, ReportJobs, jobs_for
 from chainmatch.chains.render import MEDIA_TYPES, ReportFormat, filename, render
 from chainmatch.chains.report import build_report
-from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment
+from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment, gap_lists_read
 from chainmatch.chains.scope import region_label, resolve_region
 from chainmatch.chains.store import (
     create_chain,
@@ -160,6 +160,7 @@ def weak_links(
     where = chain_region(chain, principal, region, city)
     result = assess(session, chain, where, principal)
     read_audit.record("weak_links", "chain", chain.id)
+    read_audit.record_lists("weak_links", gap_lists_read(result))
     return result
 
 
@@ -178,6 +179,7 @@ def leader_gap_candidates(
     where = chain_region(chain, principal, region, city)
     result = gap_candidates(session, chain, where, principal, max_local_makers=max_local)
     read_audit.record("gap_candidates", "chain", chain.id)
+    read_audit.record_lists("gap_candidates", gap_lists_read(result))
     return result
 
 
@@ -189,17 +191,8 @@ def _body_region(body: ReportRequest) -> tuple[str | None, str | None]:
 
 
 def download(data: bytes, name: str, fmt: ReportFormat) -> Response:
-    """An attachment named in UTF-8 (RFC 6266 ``filename*``), with an ASCII fallback."""
-    ascii_name = "chainmatch_" + "".join(
-        c for c in name if c.isascii() and (c.isalnum() or c in "._-")
-    ).lstrip("_")
-    return Response(
-        data,
-        media_type=MEDIA_TYPES[fmt],
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-        },
-    )
+    """The report as an attachment: no-store, nosniff and a script-less CSP (api/downloads.py)."""
+    return attachment(data, name, MEDIA_TYPES[fmt])
 
 
 FormatQuery = Annotated[ReportFormat, Query(description="json | csv | xlsx | html")]
@@ -226,10 +219,14 @@ def report(
     where = chain_region(chain, principal, province, city)
     read_audit.record("report", "chain", chain.id)
     result = build_report(db, index, chain.id, where, principal, body)
-    return download(render(result, format), filename(result, format), format)
+    data = render(result, format)
+    read_audit.record_lists("report", gap_lists_read(result))
+    return download(data, filename(result, format), format)
 
 
-@router.post("/chains/{chain_id}/report-jobs", response_model=JobStatus, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/chains/{chain_id}/report-jobs", response_model=JobStatusPublic, status_code=status.HTTP_202_ACCEPTED
+)
 def start_report_job(
     body: ReportRequest,
     chain: ReadableChainDep,
@@ -238,12 +235,13 @@ def start_report_job(
     db: DbDep,
     index: IndexDep,
     jobs: JobsDep,
-) -> JobStatus:
-    """Start the investment map in the background; poll ``GET /v1/report-jobs/{id}`` for progress."""
+) -> JobStatusPublic:
+    """Start the investment map in the background; poll ``GET /v1/report-jobs/{id}`` for progress.
+    The leaders' lists it reads are audited when its result is downloaded."""
     province, city = _body_region(body)
     where = chain_region(chain, principal, province, city)
     read_audit.record("report", "chain", chain.id)
-    return submit_report_job(jobs, db, index, chain.id, where, principal, body)
+    return submit_report_job(jobs, db, index, chain.id, where, principal, body).public()
 
 
 def submit_report_job(
@@ -266,16 +264,22 @@ def submit_report_job(
 JobId = Annotated[str, Path(max_length=40)]
 
 
-@router.get("/report-jobs/{job_id}", response_model=JobStatus)
-def report_job(job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep) -> JobStatus:
+@router.get("/report-jobs/{job_id}", response_model=JobStatusPublic)
+def report_job(job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep) -> JobStatusPublic:
     """``state`` queued | running | done | failed, with ``done`` of ``total`` weak links."""
-    return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
+    return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN).public()
 
 
 @router.get("/report-jobs/{job_id}/result", response_class=Response)
 def report_job_result(
-    job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep, format: FormatQuery = ReportFormat.JSON
+    job_id: JobId,
+    principal: BureauOrAdminDep,
+    jobs: JobsDep,
+    read_audit: ReadAuditDep,
+    format: FormatQuery = ReportFormat.JSON,
 ) -> Response:
-    """The finished report; 404 until the job is done."""
-    data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=principal.role is Role.ADMIN)
+    """The finished report; 404 until the job is done. Each download is audited per gap list."""
+    admin = principal.role is Role.ADMIN
+    data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=admin)
+    read_audit.record_lists("report", jobs.gap_lists(job_id, key_id=principal.key_id, admin=admin))
     return download(data, name, format)

@@ -34,7 +34,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.audit import audit
+from api.audit import audit, record_list_reads, route_of
 from api.deps import DbDep, IndexDep, SettingsDep, get_rate_limiter, throttle
 from api.errors import status_for
 from api.ratelimit import RateLimiter
@@ -54,7 +54,7 @@ from chainmatch.chains.outreach import (
 )
 from chainmatch.chains.render import ReportFormat, filename, render
 from chainmatch.chains.report import build_report, link_candidates
-from chainmatch.chains.schemas import ReportRequest
+from chainmatch.chains.schemas import ReportRequest, gap_lists_read
 from chainmatch.chains.scope import region_key, region_label, resolve_region
 from chainmatch.chains.store import default_region, list_chains, live_chain, to_public
 from chainmatch.db import writer
@@ -228,25 +228,33 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _with_msg(target: str, msg: str, kind: str = "ok") -> str:
+def _msg_sig(user: User, msg: str, kind: str) -> str:
+    """Status messages are the server's own words: signed with the session's secret CSRF token, so a
+    link carrying any other ``?msg=`` (a phishing line) shows nothing."""
+    return hmac.new(user.csrf.encode(), f"{kind}\n{msg}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _with_msg(user: User, target: str, msg: str, kind: str = "ok") -> str:
     sep = "&" if "?" in target else "?"
-    return f"{target}{sep}{urlencode({'msg': msg, 'kind': kind})}"
+    msg = msg[:300]
+    return f"{target}{sep}{urlencode({'msg': msg, 'kind': kind, 'sig': _msg_sig(user, msg, kind)})}"
 
 
 def _region_args(region: Region) -> str:
     return urlencode({k: v for k, v in (("region", region.province), ("city", region.city)) if v})
 
 
-def _flash(request: Request) -> dict[str, str] | None:
+def _flash(request: Request, user: User) -> dict[str, str] | None:
     msg = request.query_params.get("msg")
-    if not msg:
-        return None
     kind = request.query_params.get("kind", "ok")
-    return {"text": msg[:300], "kind": kind if kind in ("ok", "error") else "ok"}
+    sig = request.query_params.get("sig", "")
+    if not msg or kind not in ("ok", "error") or not hmac.compare_digest(sig, _msg_sig(user, msg, kind)):
+        return None  # only messages the server set for this session are shown
+    return {"text": msg, "kind": kind}
 
 
 def _common(request: Request, user: User, **extra: Any) -> dict[str, Any]:
-    return {"user": user, "flash": _flash(request), "path": request.url.path, **extra}
+    return {"user": user, "flash": _flash(request, user), "path": request.url.path, **extra}
 
 
 def _domain(request: Request, user: User, call: Callable[[], HTMLResponse]) -> HTMLResponse:
@@ -392,6 +400,8 @@ def _chain_context(
         gaps = gap_candidates(session, chain, where, user.principal, view=view)
         public = to_public(session, chain)
     _audit(db, user, "weak_links", "chain", public.id)
+    route = route_of(request.method, request.url.path)
+    record_list_reads(db, user.principal, "weak_links", gap_lists_read(assessment, gaps), route=route)
     args = _region_args(where)
     return _common(
         request,
@@ -555,10 +565,10 @@ def shortlist(
             name = firm.name if firm else firm_id
     except (ChainError, OutreachError, ValueError) as exc:
         return RedirectResponse(
-            _with_msg(target, str(exc).splitlines()[0], "error"), status.HTTP_303_SEE_OTHER
+            _with_msg(user, target, str(exc).splitlines()[0], "error"), status.HTTP_303_SEE_OTHER
         )
     return RedirectResponse(
-        _with_msg(target, f"已将 {name} 加入跟踪（{product}）"), status.HTTP_303_SEE_OTHER
+        _with_msg(user, target, f"已将 {name} 加入跟踪（{product}）"), status.HTTP_303_SEE_OTHER
     )
 
 
@@ -584,10 +594,10 @@ def move_stage(
             session.commit()
     except (ChainError, OutreachError, ValueError) as exc:
         return RedirectResponse(
-            _with_msg(target, str(exc).splitlines()[0], "error"), status.HTTP_303_SEE_OTHER
+            _with_msg(user, target, str(exc).splitlines()[0], "error"), status.HTTP_303_SEE_OTHER
         )
     return RedirectResponse(
-        _with_msg(target, f"记录 {record_id} → {STAGE_LABELS[stage]}"), status.HTTP_303_SEE_OTHER
+        _with_msg(user, target, f"记录 {record_id} → {STAGE_LABELS[stage]}"), status.HTTP_303_SEE_OTHER
     )
 
 
@@ -641,9 +651,17 @@ def job_status(
 
 @router.get("/jobs/{job_id}/download/{fmt}")
 def job_download(
-    job_id: Annotated[str, Path(max_length=40)], fmt: ReportFormat, user: BureauUserDep, jobs: JobsDep
+    request: Request,
+    job_id: Annotated[str, Path(max_length=40)],
+    fmt: ReportFormat,
+    user: BureauUserDep,
+    db: DbDep,
+    jobs: JobsDep,
 ) -> Response:
-    data, name = jobs.result(job_id, fmt, key_id=user.principal.key_id, admin=user.role is Role.ADMIN)
+    admin, key_id = user.role is Role.ADMIN, user.principal.key_id
+    data, name = jobs.result(job_id, fmt, key_id=key_id, admin=admin)
+    lists = jobs.gap_lists(job_id, key_id=key_id, admin=admin)
+    record_list_reads(db, user.principal, "report", lists, route=route_of(request.method, request.url.path))
     return download(data, name, fmt)
 
 
@@ -672,4 +690,7 @@ def report_now(
         return page(
             "error.html", status_for(exc), **_common(request, user, code=status_for(exc), message=str(exc))
         )
-    return download(render(result, fmt), filename(result, fmt), fmt)
+    data = render(result, fmt)
+    route = route_of(request.method, request.url.path)
+    record_list_reads(db, user.principal, "report", gap_lists_read(result), route=route)
+    return download(data, filename(result, fmt), fmt)

@@ -3,8 +3,6 @@ change is kept as feedback and exported as training data. Scoped to the bureau's
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -18,6 +16,7 @@ from api.deps import (
     ReadSessionDep,
     SessionDep,
 )
+from api.downloads import attachment
 from api.errors import ErrorBody
 from api.schemas import Page
 from chainmatch.chains.outreach import (
@@ -31,6 +30,7 @@ from chainmatch.chains.outreach import (
     update_record,
 )
 from chainmatch.chains.scope import resolve_region
+from chainmatch.exports import csv_bytes
 from models.firm import Firm
 from models.outreach import (
     CandidateKind,
@@ -116,22 +116,13 @@ def feedback(
         return rows
     if format == "jsonl":
         body = "".join(r.model_dump_json() + "\n" for r in rows)
-        return Response(
-            body,
-            media_type="application/x-ndjson",
-            headers={"Content-Disposition": 'attachment; filename="outreach_feedback.jsonl"'},
-        )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+        return attachment(body, "outreach_feedback.jsonl", "application/x-ndjson")
     columns = list(FeedbackRow.model_fields)
-    writer.writerow(columns)
-    for r in rows:
-        data = r.model_dump(mode="json")
-        writer.writerow(["" if data[c] is None else data[c] for c in columns])
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="outreach_feedback.csv"'},
+    data = (r.model_dump(mode="json") for r in rows)
+    return attachment(
+        csv_bytes(columns, ([d[c] for c in columns] for d in data)),
+        "outreach_feedback.csv",
+        "text/csv; charset=utf-8",
     )
 
 

@@ -43,6 +43,7 @@ from chainmatch.chains.schemas import (
     FirmRef,
     GapCandidate,
     GapCandidates,
+    GapListRef,
     LeaderGapCandidates,
     Level,
     MatchedBy,
@@ -154,6 +155,17 @@ class _Declared:
     item: GapItem
 
 
+def _finite(value: float | None) -> float | None:
+    """A stored number as it may be used: a non-finite one (written before validation refused
+    them) counts as not declared, so no page or report ever meets NaN or inf."""
+    return value if value is None or math.isfinite(value) else None
+
+
+def lists_of(declared: Sequence[_Declared]) -> list[GapListRef]:
+    lists = {d.gap_list.id: d.gap_list for d in declared}
+    return [GapListRef(id=gl.id, version=gl.version) for _, gl in sorted(lists.items())]
+
+
 def declared_items(session: Session, principal: Principal, region: Region) -> list[_Declared]:
     """Items of the gap lists of ``region`` that ``principal`` may read (never others')."""
     query = visible_lists(principal).where(GapList.region_province == region.province)
@@ -208,15 +220,16 @@ def _declaration(view: CorpusView, d: _Declared, matched_by: MatchedBy) -> Decla
     leader = view.firms.get(d.gap_list.leader_firm_id)
     return Declaration(
         gap_list_id=d.gap_list.id,
+        gap_list_version=d.gap_list.version,
         leader_firm_id=d.gap_list.leader_firm_id,
         leader_name=leader.name if leader else d.gap_list.leader_firm_id,
         item=d.item.name,
         for_product=d.item.for_product,
         description=d.item.description,
         spec=d.item.spec,
-        import_share=d.item.import_share,
+        import_share=_finite(d.item.import_share),
         risk_level=d.item.risk_level,
-        annual_demand_cny=d.item.annual_demand_cny,
+        annual_demand_cny=_finite(d.item.annual_demand_cny),
         current_source_country=d.item.current_source_country,
         matched_by=matched_by,
     )
@@ -264,7 +277,8 @@ def assess(
     index = _NodeIndex(view, nodes)
     by_node: dict[str, list[Declaration]] = {}
     unmapped: list[Declaration] = []
-    for d in declared_items(session, principal, region):
+    declared_lists = declared_items(session, principal, region)
+    for d in declared_lists:
         found = index.find(d.item.name)
         if found is None:
             unmapped.append(_declaration(view, d, "exact"))
@@ -424,6 +438,7 @@ def assess(
             for p, ids in sorted(chain_places.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         ],
         unmapped_declarations=unmapped,
+        gap_lists=lists_of(declared_lists),
     )
 
 
@@ -536,5 +551,9 @@ def gap_candidates(
             )
         )
     return GapCandidates(
-        chain_id=chain.id, region=region_in(region), max_local_makers=max_local_makers, leaders=out
+        chain_id=chain.id,
+        region=region_in(region),
+        max_local_makers=max_local_makers,
+        leaders=out,
+        gap_lists=lists_of(declared),
     )

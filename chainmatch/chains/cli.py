@@ -400,23 +400,19 @@ def outreach_export(
     chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
 ) -> None:
     """导出阶段变更反馈 (every stage change as a labelled pair: training data for the ranker)."""
-    import csv
-
     from sqlmodel import Session
 
     from chainmatch.chains.outreach import feedback_rows
+    from chainmatch.exports import write_csv
     from models.outreach import FeedbackRow
 
     with Session(_db()) as session:
         rows = feedback_rows(session, _operator(), chain_id=chain)
     if out.suffix.lower() == ".csv":
         columns = list(FeedbackRow.model_fields)
+        data = (row.model_dump(mode="json") for row in rows)
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                data = row.model_dump(mode="json")
-                writer.writerow(["" if data[c] is None else data[c] for c in columns])
+            write_csv(handle, columns, ([d[c] for c in columns] for d in data))
     else:
         out.write_text("".join(r.model_dump_json() + "\n" for r in rows), encoding="utf-8")
     console.print(f"已导出 {len(rows)} 条反馈 → {out}")

@@ -12,6 +12,7 @@ positive.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -158,7 +159,10 @@ def _load(session: Session) -> CorpusView:
             country=firm.country or "中国",
             scale=str(getattr(firm.scale, "value", firm.scale)),
             tags=tuple(sorted(tags.get(firm.id, ()))),
-            revenue_cny=firm.revenue_cny,
+            # a non-finite revenue stored before validation refused them counts as unknown
+            revenue_cny=firm.revenue_cny
+            if firm.revenue_cny is None or math.isfinite(firm.revenue_cny)
+            else None,
         )
     rows = session.exec(
         select(FirmProduct.firm_id, FirmProduct.name, FirmProduct.share).order_by(
@@ -166,6 +170,8 @@ def _load(session: Session) -> CorpusView:
         )
     )
     for firm_id, name, share in rows:
+        if share is not None and not math.isfinite(share):
+            share = None
         if firm_id not in view.firms or (share is not None and share <= 0):
             continue
         key = normalize_key(name)

@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from chainmatch.chains.render import ReportFormat, filename, render
-from chainmatch.chains.schemas import ChainReport
+from chainmatch.chains.schemas import ChainReport, GapListRef, gap_lists_read
 from models.common import utcnow
 
 logger = logging.getLogger(__name__)
@@ -37,11 +37,12 @@ Progress = Callable[[int, int, str], None]
 JobState = Literal["queued", "running", "done", "failed"]
 
 
-class JobStatus(BaseModel):
+class JobStatusPublic(BaseModel):
+    """What a client sees of a job: never whose key started it."""
+
     id: str
     chain_id: str
     region: str
-    owner_key_id: int
     state: JobState
     done: int = 0
     total: int = 0
@@ -56,6 +57,15 @@ class JobStatus(BaseModel):
         if self.state == "done":
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class JobStatus(JobStatusPublic):
+    """The stored status (``status.json``): the public part and the owner's key id."""
+
+    owner_key_id: int
+
+    def public(self) -> JobStatusPublic:
+        return JobStatusPublic.model_validate(self.model_dump(exclude={"owner_key_id"}))
 
 
 class JobNotFound(LookupError):
@@ -168,6 +178,14 @@ class ReportJobs:
             self._write(cached, data)
         return data, name
 
+    def gap_lists(self, job_id: str, *, key_id: int, admin: bool = False) -> list[GapListRef]:
+        """The leaders' gap lists (id, version) whose items the finished report carries."""
+        status = self.status(job_id, key_id=key_id, admin=admin)
+        if status.state != "done":
+            raise JobNotFound(job_id)
+        report = ChainReport.model_validate_json((self._dir(job_id) / "report.json").read_bytes())
+        return gap_lists_read(report)
+
     def cleanup(self) -> None:
         if not self.root.exists():
             return
@@ -201,4 +219,4 @@ def jobs_for(state: object, root: Path) -> ReportJobs:
         return jobs
 
 
-__all__ = ["JobNotFound", "JobStatus", "ReportJobs", "jobs_for"]
+__all__ = ["JobNotFound", "JobStatus", "JobStatusPublic", "ReportJobs", "jobs_for"]

@@ -154,6 +154,7 @@ def create_record(session: Session, principal: Principal, body: OutreachCreate) 
     now = utcnow()
     record = OutreachRecord(
         chain_id=chain.id,
+        chain_version=chain.version,
         node_key=node.key,
         product=body.product,
         for_product=body.for_product,
@@ -235,6 +236,7 @@ def to_public(record: OutreachRecord, firm: Firm | None) -> OutreachPublic:
     return OutreachPublic(
         id=record.id,
         chain_id=record.chain_id,
+        chain_version=record.chain_version,
         node_id=record.node_key,
         product=record.product,
         for_product=record.for_product,

@@ -3,7 +3,6 @@ HTML report (inline SVG pictures and CSS: it opens offline and prints)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from enum import StrEnum
@@ -16,6 +15,7 @@ from markupsafe import Markup
 from api.schemas import MatchResult
 from chainmatch.chains import svg
 from chainmatch.chains.schemas import ChainReport, WeakLink
+from chainmatch.exports import csv_bytes, xlsx_append
 from chainmatch.labels import KINDS, LEVELS, SEGMENTS, place, scale_label, tag_label, template_environment
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -119,24 +119,16 @@ def candidate_rows(report: ChainReport, kind: str | None = None) -> Iterator[lis
 
 
 def to_csv(report: ChainReport) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CANDIDATE_COLUMNS)
-    for row in candidate_rows(report):
-        writer.writerow(["" if v is None else v for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """Every cell through the export guard: names, tags, products and reasons come from leaders and
+    imports, and reach the bureau's spreadsheet as text, never as formulas."""
+    return csv_bytes(CANDIDATE_COLUMNS, candidate_rows(report))
 
 
 # --------------------------------------------------------------------------- XLSX
 def to_xlsx(report: ChainReport) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
-
-    def clean(row: list[Any]) -> list[Any]:
-        """Control characters cannot be stored in XLSX: drop them from texts."""
-        return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row]
 
     book = Workbook()
     head_fill = PatternFill("solid", fgColor="263238")
@@ -144,12 +136,12 @@ def to_xlsx(report: ChainReport) -> bytes:
 
     def sheet(title: str, columns: list[str], rows: list[list[Any]], widths: dict[int, int]) -> Any:
         ws = book.create_sheet(title)
-        ws.append(columns)
+        xlsx_append(ws, columns)
         for cell in ws[1]:
             cell.fill, cell.font = head_fill, head_font
             cell.alignment = Alignment(vertical="center", wrap_text=True)
         for row in rows:
-            ws.append(clean(row))
+            xlsx_append(ws, row)  # guarded, typed as strings: data never becomes a formula
         ws.freeze_panes = "A2"
         if rows:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
@@ -263,7 +255,7 @@ def to_xlsx(report: ChainReport) -> bytes:
         ["说明", "清单申报数据仅含本区域、调用者有权查看的链主清单；企业数据来自产业大脑企业库。"],
     ]
     for row in about_rows:
-        about.append(clean(row))
+        xlsx_append(about, row)
     about.column_dimensions["A"].width = 22
     about.column_dimensions["B"].width = 120
     del book[book.sheetnames[0]]  # the default empty sheet

@@ -39,10 +39,18 @@ class ProductSupply(BaseModel):
     local_firms: list[FirmRef] = Field(description="up to 5 local makers")
 
 
+class GapListRef(BaseModel):
+    """A leader's gap list, at the version a response drew on (each such read is audited)."""
+
+    id: str
+    version: int
+
+
 class Declaration(BaseModel):
     """A gap-list item of the region mapped to this node (only lists the caller may read)."""
 
     gap_list_id: str
+    gap_list_version: int
     leader_firm_id: str
     leader_name: str
     item: str
@@ -115,6 +123,11 @@ class WeakLinkAssessment(BaseModel):
     unmapped_declarations: list[Declaration] = Field(
         description="declared items of the region that match no node of the chain"
     )
+    gap_lists: list[GapListRef] = Field(
+        default_factory=list,
+        description="the leaders' gap lists (id, version) whose items this assessment shows; "
+        "each read is written to the audit log",
+    )
 
 
 class GapCandidate(BaseModel):
@@ -139,6 +152,10 @@ class GapCandidates(BaseModel):
     region: RegionIn
     max_local_makers: int
     leaders: list[LeaderGapCandidates]
+    gap_lists: list[GapListRef] = Field(
+        default_factory=list,
+        description="the leaders' gap lists (id, version) read to mark candidates as declared; audited",
+    )
 
 
 class ProductCandidates(BaseModel):
@@ -178,3 +195,20 @@ class ChainReport(BaseModel):
     assessment: WeakLinkAssessment
     investment_map: list[MapEntry]
     gap_candidates: GapCandidates
+
+
+def gap_lists_read(*results: WeakLinkAssessment | GapCandidates | ChainReport) -> list[GapListRef]:
+    """Every gap list whose contents ``results`` carry, once each (for the audit log)."""
+    seen: dict[str, GapListRef] = {}
+    for result in results:
+        parts: list[WeakLinkAssessment | GapCandidates] = (
+            [result.assessment, result.gap_candidates] if isinstance(result, ChainReport) else [result]
+        )
+        for part in parts:
+            for ref in part.gap_lists:
+                seen.setdefault(ref.id, ref)
+            if isinstance(part, WeakLinkAssessment):  # declarations name their list too
+                declarations = [d for lk in part.links for d in lk.declared.declarations]
+                for d in [*declarations, *part.unmapped_declarations]:
+                    seen.setdefault(d.gap_list_id, GapListRef(id=d.gap_list_id, version=d.gap_list_version))
+    return sorted(seen.values(), key=lambda ref: ref.id)

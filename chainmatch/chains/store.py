@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from chainmatch.chains.errors import ChainError, ChainExists, ChainNotFound, RegionForbidden
 from chainmatch.chains.scope import within
 from chainmatch.keys import Principal
+from chainmatch.labels import place
 from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import Role
 from models.chain import (
@@ -81,6 +82,10 @@ def check_writable(principal: Principal, province: str | None, city: str | None)
         )
 
 
+def _region_name(chain: Chain) -> str:
+    return place(chain.region_province, chain.region_city) if chain.region_province else "无区域的产业链"
+
+
 def live_chain(session: Session, chain_id: str) -> Chain:
     chain = session.get(Chain, chain_id)
     if chain is None or chain.deleted_at is not None:
@@ -122,7 +127,14 @@ def create_chain(
     existing = session.get(Chain, body.id)
     if existing is not None and existing.deleted_at is None:
         raise ChainExists(f"产业链 {body.id} 已存在，请用 PUT 修改 (chain exists: use PUT)")
-    if existing is not None:  # re-created after a delete: same id, fresh content, next version
+    if existing is not None and (existing.region_province, existing.region_city) != (province, city):
+        # A deleted id stays reserved to its region: outreach records and audit rows of that region
+        # still name it, and must never come to mean another region's chain.
+        raise ChainExists(
+            f"产业链 id {body.id} 已被{_region_name(existing)}使用（已删除的 id 仍为原区域保留），请换一个 id "
+            f"(the id of a deleted chain stays reserved to its region)"
+        )
+    if existing is not None:  # re-created after a delete: same id, same region, next version
         chain = existing
         chain.deleted_at = None
         chain.version += 1

@@ -15,6 +15,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from chainmatch import jsonsafe
+from chainmatch.jsonsafe import JsonRejected
+
 
 class Format(StrEnum):
     JSONL = "jsonl"
@@ -71,14 +74,22 @@ def parse_records(
     return list(reader(text)), encoding
 
 
+def _refused(exc: JsonRejected) -> str:
+    """A value strict JSON refuses (NaN, 1e999, a lone surrogate, deep nesting), with its field."""
+    return f"{jsonsafe.describe(exc.loc)}: {exc.message}" if exc.loc else exc.message
+
+
 def _jsonl(text: str) -> Iterator[ParsedRecord]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
+            value = jsonsafe.loads(raw)
         except json.JSONDecodeError as exc:
             yield ParsedRecord(number, None, f"JSON 格式错误，第 {exc.colno} 列 (invalid JSON: {exc.msg})")
+            continue
+        except JsonRejected as exc:
+            yield ParsedRecord(number, None, _refused(exc))
             continue
         if not isinstance(value, dict):
             yield ParsedRecord(number, None, "每行应为一个 JSON 对象 (each line must be a JSON object)")
@@ -88,11 +99,13 @@ def _jsonl(text: str) -> Iterator[ParsedRecord]:
 
 def _json_array(text: str) -> Iterator[ParsedRecord]:
     try:
-        value = json.loads(text)
+        value = jsonsafe.parse(text)
     except json.JSONDecodeError as exc:
         raise UnreadableInput(
             f"JSON 格式错误，第 {exc.lineno} 行第 {exc.colno} 列 (invalid JSON: {exc.msg})"
         ) from exc
+    except JsonRejected as exc:
+        raise UnreadableInput(exc.message) from exc
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
@@ -100,8 +113,13 @@ def _json_array(text: str) -> Iterator[ParsedRecord]:
     for position, item in enumerate(value, start=1):
         if not isinstance(item, dict):
             yield ParsedRecord(position, None, "数组元素应为 JSON 对象 (array items must be objects)")
-        else:
-            yield ParsedRecord(position, item)
+            continue
+        try:  # each record on its own: one bad value makes one bad record, named by its field
+            jsonsafe.check(item, max_depth=jsonsafe.MAX_DEPTH - 1)
+        except JsonRejected as exc:
+            yield ParsedRecord(position, None, _refused(exc))
+            continue
+        yield ParsedRecord(position, item)
 
 
 def _csv(text: str) -> Iterator[ParsedRecord]:

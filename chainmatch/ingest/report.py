@@ -28,7 +28,25 @@ _ZH = {
     "too_short": "条目过少",
     "value_error": "取值无效",
     "literal_error": "取值不在允许范围内",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
+    "finite_number": "须为有限数值",
+    "bool_type": "应为布尔值",
+    "bool_parsing": "应为布尔值",
+    "int_from_float": "应为整数",
+    "date_from_datetime_parsing": "应为 YYYY-MM-DD 格式的日期",
+    "date_parsing": "应为 YYYY-MM-DD 格式的日期",
+    "json_invalid": "不是有效的 JSON",
+    "string_unicode": "文本含无效字符",
+    "union_tag_invalid": "取值不在允许范围内",
 }
+
+
+def zh_message(kind: str, english: str) -> str:
+    """Pydantic's message for an error of type ``kind``, Chinese first, the English kept."""
+    if kind == "value_error":  # our own validators already say it in Chinese
+        return english.removeprefix("Value error, ")
+    return f"{_ZH.get(kind, '取值无效')} ({english})"
 
 
 class RecordIssue(BaseModel):
@@ -77,13 +95,7 @@ def validation_issues(exc: ValidationError, *, line: int | None, record_id: str 
     for err in exc.errors(include_url=False):
         field = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or None
         kind = str(err.get("type", ""))
-        english = str(err.get("msg", ""))
-        if kind == "value_error":
-            # Our own validators already say it in Chinese: "Value error, 统一社会信用代码…".
-            english = english.removeprefix("Value error, ")
-            message = english
-        else:
-            message = f"{_ZH.get(kind, '取值无效')} ({english})"
+        message = zh_message(kind, str(err.get("msg", "")))
         issues.append(RecordIssue(line=line, id=record_id, field=field, message=message))
     return issues
 
