@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CHAINMATCH_DATA_DIR=/var/lib/chainmatch \
     CHAINMATCH_SAMPLE_DIR=/app/data/sample \
+    CHAINMATCH_ALIAS_DIR=/app/data/aliases \
     HF_HUB_OFFLINE=1
 
 RUN useradd --create-home --uid 10001 chainmatch \

@@ -83,6 +83,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         ranker_path=settings.ranker_path,
         max_k=settings.max_k,
         min_score=settings.min_match_score,
+        alias_dir=settings.alias_dir,
     )
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")
+    alias_dir: Path = Field(
+        _REPO_ROOT / "data" / "aliases",
+        description="the shipped alias tables (curated.tsv, cedict.tsv): PMT → 光电倍增管, NaOH → 氢氧化钠 …",
+    )
 
     @property
     def index_dir(self) -> Path:

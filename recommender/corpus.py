@@ -109,6 +109,7 @@ class FirmMatch:
     matched_products: list[MatchedProduct] = field(default_factory=list)
     channel_scores: dict[str, float] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
-    # The query was not understood with confidence and the relevance floor would have emptied
-    # the list: these are the best candidates of a guessed reading, to be checked by a person.
+    # The query's text was not understood with confidence (its reading is a guess): a person
+    # should check the match. Such a list is never emptied by the relevance floor; its best few
+    # candidates are shown instead.
     low_confidence: bool = False

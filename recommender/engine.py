@@ -48,8 +48,8 @@ from .features import (
 )
 from .graph import ProductGraph
 from .lexical import SparseLexicalIndex
-from .ranker import RERANK_POOL, FusionRanker, Ranker, load_ranker, prefilter
 from .query import DictVocabulary, QueryParser
+from .ranker import RERANK_POOL, FusionRanker, Ranker, load_ranker, prefilter
 from .text import WordSegmenter, normalize_key, normalize_text, part_ngrams
 from .understanding import VIA_HEAD, VIA_NONE, Understanding
 
@@ -670,7 +670,7 @@ class Recommender:
             firm = self._firms[row]
             assert firm is not None
             match = self._explain(firm, row, s, X[i], float(score[i]), query)
-            match.low_confidence = guessed
+            match.low_confidence = guessed or s.understanding.low_confidence
             out.append(match)
         return out
 

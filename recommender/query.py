@@ -68,7 +68,9 @@ _IMPORT_RE = re.compile(
     r"进口占比|进口比例|外购进口|需进口|靠进口"
 )
 _IMPORT_SHARE_RES = (
-    re.compile(r"进口(?:占比|比例|比重|依存度|依赖度|份额|率)?(?:约|达|超过|高达|为|在|近|超)?\s*(\d+(?:\.\d+)?)\s*%"),
+    re.compile(
+        r"进口(?:占比|比例|比重|依存度|依赖度|份额|率)?(?:约|达|超过|高达|为|在|近|超)?\s*(\d+(?:\.\d+)?)\s*%"
+    ),
     re.compile(r"(\d+(?:\.\d+)?)\s*%\s*(?:以上|左右)?(?:的)?(?:需|依赖|来自|靠|为|从)?(?:国外|海外)?进口"),
 )
 _SINGLE_RE = re.compile(
@@ -113,7 +115,9 @@ _PREDICATE_RE = re.compile(
     r"生产企业|生产厂|加工厂|制造商|生产商|供应商|服务商|经销商|代理商"
 )
 # End-use markers, tried from the last one back: text before them is what the product is for.
-_PURPOSE_RE = re.compile(r"用于(?P<fp>.+?)(?:的|之)|(?:关键|主要|核心)?原(?:材)?料|所需的|所需|所用的|所用|需要的|专用的|专用|配套用的|配套用|配套的|配套|使用的|用的|用|中的|里的|的")
+_PURPOSE_RE = re.compile(
+    r"用于(?P<fp>.+?)(?:的|之)|(?:关键|主要|核心)?原(?:材)?料|所需的|所需|所用的|所用|需要的|专用的|专用|配套用的|配套用|配套的|配套|使用的|用的|用|中的|里的|的"
+)
 # Marker words kept out of for_product ("ACS树脂合成工序用" → ACS树脂).
 _FOR_TRIM_RE = re.compile(
     r"(?:生产线|生产|制造|加工|合成|工序|制作|制备|使用|装配|组装|领域|行业|工艺|环节|产线|项目|过程|设备上|上|中|等|原料|原材料|随行|配料|调配|挤出|保障|配套)+$"
@@ -124,16 +128,134 @@ _LEAD_TRIM_RE = re.compile(
 )
 # Generic class words: a head that yields to the mention right before it (PP树脂 → PP).
 _CLASS_WORDS = frozenset(
-    "树脂 材料 原料 原材料 产品 颗粒 粒子 粉末 器件 元件 元器件 部件 零件 配件 组件 制品 型材 材 料 件 类 系列 "
-    "产品线 耗材 辅料 专用料".split()
+    [
+        "树脂",
+        "材料",
+        "原料",
+        "原材料",
+        "产品",
+        "颗粒",
+        "粒子",
+        "粉末",
+        "器件",
+        "元件",
+        "元器件",
+        "部件",
+        "零件",
+        "配件",
+        "组件",
+        "制品",
+        "型材",
+        "材",
+        "料",
+        "件",
+        "类",
+        "系列",
+        "产品线",
+        "耗材",
+        "辅料",
+        "专用料",
+    ]
 )
 # Mentions that name no product of their own (graph nodes mined from text).
 _GENERIC = frozenset(
-    "设备 系统 产品 材料 原料 原材料 服务 技术 控制 信息 工程 部件 零件 配件 生产 加工 制造 供应 需求 进口 国产 "
-    "国内 替代 价格 质量 方案 装置 工具 器材 用品 制品 项目 业务 行业 领域 工业 能源 电子 化工 机械 仪器 仪表 "
-    "元件 器件 组件 模块 整机 成品 原件 配套 外协 资源 性能 测试 来源 渠道 品牌 厂家 企业 公司 供应商 厂商 "
-    "生产企业 规格 型号 批量 项目 外协加工 基地 工厂 合作 原料基地 风险 风险点 问题 需求 要求 运输 印制 试验 "
-    "收购 检测 维修 安装 装配 储运 仓储 采购 销售 贸易 物流 研发 开发 设计 集成".split()
+    [
+        "设备",
+        "系统",
+        "产品",
+        "材料",
+        "原料",
+        "原材料",
+        "服务",
+        "技术",
+        "控制",
+        "信息",
+        "工程",
+        "部件",
+        "零件",
+        "配件",
+        "生产",
+        "加工",
+        "制造",
+        "供应",
+        "需求",
+        "进口",
+        "国产",
+        "国内",
+        "替代",
+        "价格",
+        "质量",
+        "方案",
+        "装置",
+        "工具",
+        "器材",
+        "用品",
+        "制品",
+        "项目",
+        "业务",
+        "行业",
+        "领域",
+        "工业",
+        "能源",
+        "电子",
+        "化工",
+        "机械",
+        "仪器",
+        "仪表",
+        "元件",
+        "器件",
+        "组件",
+        "模块",
+        "整机",
+        "成品",
+        "原件",
+        "配套",
+        "外协",
+        "资源",
+        "性能",
+        "测试",
+        "来源",
+        "渠道",
+        "品牌",
+        "厂家",
+        "企业",
+        "公司",
+        "供应商",
+        "厂商",
+        "生产企业",
+        "规格",
+        "型号",
+        "批量",
+        "项目",
+        "外协加工",
+        "基地",
+        "工厂",
+        "合作",
+        "原料基地",
+        "风险",
+        "风险点",
+        "问题",
+        "需求",
+        "要求",
+        "运输",
+        "印制",
+        "试验",
+        "收购",
+        "检测",
+        "维修",
+        "安装",
+        "装配",
+        "储运",
+        "仓储",
+        "采购",
+        "销售",
+        "贸易",
+        "物流",
+        "研发",
+        "开发",
+        "设计",
+        "集成",
+    ]
 )
 _QUAL_SPLIT_RE = re.compile(r"[^级型式]*[级型式]|.+")
 # A mention never starts with a function word (用大米, 的硫酸: fragments mined from text).
@@ -210,7 +332,9 @@ class QueryParser:
         """Known products that are the same thing by another name (石灰岩 ≡ 石灰石: both glossed
         "limestone"), listed ones first."""
         names = self.aliases.synonyms(key)
-        known = [n for n in names if alias_key(n) != key and self.vocabulary.product_weight(alias_key(n)) >= 2]
+        known = [
+            n for n in names if alias_key(n) != key and self.vocabulary.product_weight(alias_key(n)) >= 2
+        ]
         return tuple(dict.fromkeys(known))[:4]
 
     def mentions(self, text: str) -> list[Mention]:
@@ -256,10 +380,10 @@ class QueryParser:
         chosen: list[tuple[str, list[Mention], bool]] = []
         for clause, bracketed in _clauses(text):
             ms = [m for m in self.mentions(clause) if m.key not in _GENERIC]
-            if ms and not (bracketed and _looks_like_spec(clause)):
-                if not chosen or (bracketed and all(c[2] or c is chosen[0] for c in chosen)):
-                    chosen.append((clause, ms, bracketed))
-                    continue
+            names_product = ms and not (bracketed and _looks_like_spec(clause))
+            if names_product and (not chosen or (bracketed and all(c[2] or c is chosen[0] for c in chosen))):
+                chosen.append((clause, ms, bracketed))
+                continue
             if _looks_like_spec(clause):
                 specs.append(clause)
             elif clause.endswith(("级", "型", "式")) and len(clause) <= 8:
@@ -286,7 +410,9 @@ class QueryParser:
         best = max(range(len(readings)), key=lambda i: (readings[i][0].confidence, -i))
         reading, clause = readings[best]
         synonyms = [r.product for i, (r, _) in enumerate(readings) if i != best and r.product]
-        unparsed = [c for i, (_, c) in enumerate(readings) if i != best and not readings[i][0].product] + unparsed
+        unparsed = [
+            c for i, (_, c) in enumerate(readings) if i != best and not readings[i][0].product
+        ] + unparsed
         return Understanding(
             text=text,
             product=reading.product,
@@ -318,8 +444,14 @@ class QueryParser:
                 ):
                     synonyms.append(self.vocabulary.display(head.key))
                     qualifiers.append(head.key[: m.end()])
-                    head = Mention(head.start + m.end(), head.end, base, self.vocabulary.product_weight(base), ())
-        others = [m for m in phrase.candidates if m.key != head.key and not (head.start <= m.start and m.end <= head.end)]
+                    head = Mention(
+                        head.start + m.end(), head.end, base, self.vocabulary.product_weight(base), ()
+                    )
+        others = [
+            m
+            for m in phrase.candidates
+            if m.key != head.key and not (head.start <= m.start and m.end <= head.end)
+        ]
         rivals = [m for m in others if m.weight >= 2 and len(m.key) >= len(head.key)]
         conf = 0.9 if not rivals else 0.7
         if len(head.key) == 1 and not _is_latin(head.key):
@@ -390,7 +522,10 @@ def _read_phrase(clause: str, ms: list[Mention]) -> _Phrase:
     inside = [
         m
         for m in inside
-        if len(m.key) > 1 or m.start == 0 or not _is_cjk(clause[m.start - 1]) or clause[m.start - 1] in "用的需"
+        if len(m.key) > 1
+        or m.start == 0
+        or not _is_cjk(clause[m.start - 1])
+        or clause[m.start - 1] in "用的需"
     ] or inside
     if any(m.weight != 1 for m in inside):
         # graph nodes nobody lists are often text fragments (订货周期, 长达): a listed product
@@ -400,10 +535,12 @@ def _read_phrase(clause: str, ms: list[Mention]) -> _Phrase:
     last_start = max(m.start for m in inside)
     split, for_product = 0, None
     for p in _PURPOSE_RE.finditer(clause, 0, last_start):
-        if any(m.start < p.end() and p.start() < m.end for m in inside):
+        # the marker's own characters (用于 … 的: not what stands between them) outside mentions
+        spans = [(p.start(), p.start() + 2), (p.end() - 1, p.end())] if p.group("fp") else [p.span()]
+        if any(m.start < b and a < m.end for m in inside for a, b in spans):
             continue
         split = p.end()
-        fp = p.group("fp") if p.group("fp") else clause[:p.start()]
+        fp = p.group("fp") if p.group("fp") else clause[: p.start()]
         explicit = p.group(0) not in ("的", "中的", "里的")
         fp = _FOR_TRIM_RE.sub("", _strip_lead(fp)).strip()
         known_fp = any(m.end <= p.start() and m.start >= (p.start() - len(fp) - 4) for m in inside)
@@ -496,7 +633,9 @@ def _sourcing(text: str) -> Sourcing:
                 break
     countries = tuple(dict.fromkeys(_COUNTRIES[m.group(0)] for m in _COUNTRY_RE.finditer(text)))
     return Sourcing(
-        import_dependent=bool(_IMPORT_RE.search(text)) or bool(countries) or (share is not None and share > 0),
+        import_dependent=bool(_IMPORT_RE.search(text))
+        or bool(countries)
+        or (share is not None and share > 0),
         countries=countries,
         single_supplier=bool(_SINGLE_RE.search(text)),
         import_share=share,

@@ -9,7 +9,10 @@ product graph knows about the item:
 * ``nograph`` — engine built WITHOUT the relations (the static encoder does not see them
   either): an item the product graph does not know; only firms listing the item verbatim
   still give the exact-match feature;
-* ``hidden_nograph`` — both.
+* ``hidden_nograph`` — both;
+* ``free`` / ``free_nograph`` — the same gaps written as people write them (a qualifier, the end
+  use, a risk-list sentence, an alias, a spec with numbers: ``gaps_dev_freetext.jsonl``), asked as
+  that text, with and without the relations. They share their item's group in cross-validation.
 
 Cross-validation is :class:`~sklearn.model_selection.GroupKFold` grouped by the item's
 normalised key: no item is in both a training and a test fold. Nothing is tuned per item.
@@ -37,7 +40,7 @@ from .text import normalize_key
 
 log = logging.getLogger(__name__)
 
-REGIMES = ("full", "nograph", "hidden", "hidden_nograph")
+REGIMES = ("full", "nograph", "hidden", "hidden_nograph", "free", "free_nograph")
 DEFAULT_PARAMS: dict[str, Any] = {
     "max_iter": 300,
     "learning_rate": 0.08,
@@ -64,6 +67,7 @@ class QueryFeatures:
     y: np.ndarray  # graded relevance of each candidate
     qrels: dict[str, int]  # all relevant firms of this regime (for recall / ideal DCG)
     src: np.ndarray  # channels that nominated each candidate (engine.CHANNEL_BITS)
+    style: str = "catalog"  # catalog (the item's name) or a free-text style (modifier, sentence …)
 
 
 CHANNEL_FEATURES: dict[str, tuple[str, ...]] = {
@@ -72,8 +76,17 @@ CHANNEL_FEATURES: dict[str, tuple[str, ...]] = {
     "dense": ("dense_cap", "dense_cap_w", "dense_prof"),
     # the name-head matches (kind) nominate candidates with the graph's bit, so they go with it
     "graph": (
-        "exact", "exact_share", "sub1", "sub_share", "sub2", "parent", "ctx", "item_known", "graph_q",
-        "kind", "kind_share",
+        "exact",
+        "exact_share",
+        "sub1",
+        "sub_share",
+        "sub2",
+        "parent",
+        "ctx",
+        "item_known",
+        "graph_q",
+        "kind",
+        "kind_share",
     ),
 }
 
@@ -82,9 +95,14 @@ def collect_features(
     rec: Any, gaps: Iterable[dict[str, Any]], *, hidden: bool, regime: str
 ) -> list[QueryFeatures]:
     """Featurise each gap with the engine ``rec``; ``hidden`` removes the firms that list the
-    item verbatim from the corpus view and from the qrels (gaps left without qrels are skipped)."""
+    item verbatim from the corpus view and from the qrels (gaps left without qrels are skipped).
+
+    A gap with a ``text`` (the free-text rewrites) is asked as that text — the engine reads it as
+    it would a user's — and is still grouped by its item; lines marked ``junk`` are skipped."""
     out: list[QueryFeatures] = []
     for g in gaps:
+        if g.get("junk"):
+            continue
         item = g["item"]
         qrels_all = {str(k): int(v) for k, v in g["qrels"].items()}
         verbatim = set(rec.product_makers(item)) if hidden else set()
@@ -92,7 +110,7 @@ def collect_features(
         if not qrels:
             continue
         q = MatchQuery(
-            text=item,
+            text=g.get("text") or item,
             for_product=g.get("leader_product"),
             leader_firm_id=g.get("leader_id"),
             filters=FirmFilter(exclude_firm_ids=frozenset(verbatim)),
@@ -100,18 +118,29 @@ def collect_features(
         )
         ids, X, src = rec.query_features(q)
         y = np.fromiter((qrels.get(i, 0) for i in ids), dtype=np.float32, count=len(ids))
-        out.append(QueryFeatures(g["id"], normalize_key(item), regime, ids, X, y, qrels, src))
+        style = g.get("style", "catalog")
+        out.append(QueryFeatures(g["id"], normalize_key(item), regime, ids, X, y, qrels, src, style))
     return out
 
 
-def collect_regimes(rec: Any, rec_nograph: Any | None, gaps: Sequence[dict[str, Any]]) -> list[QueryFeatures]:
+def collect_regimes(
+    rec: Any,
+    rec_nograph: Any | None,
+    gaps: Sequence[dict[str, Any]],
+    freetext: Sequence[dict[str, Any]] = (),
+) -> list[QueryFeatures]:
     """The four regimes: ``rec`` for full / hidden, ``rec_nograph`` (built without relations)
-    for nograph / hidden_nograph."""
+    for nograph / hidden_nograph; with ``freetext`` (the gaps rewritten as people write them)
+    also ``free`` and ``free_nograph``."""
     qfs = collect_features(rec, gaps, hidden=False, regime="full")
     qfs += collect_features(rec, gaps, hidden=True, regime="hidden")
     if rec_nograph is not None:
         qfs += collect_features(rec_nograph, gaps, hidden=False, regime="nograph")
         qfs += collect_features(rec_nograph, gaps, hidden=True, regime="hidden_nograph")
+    if freetext:
+        qfs += collect_features(rec, freetext, hidden=False, regime="free")
+        if rec_nograph is not None:
+            qfs += collect_features(rec_nograph, freetext, hidden=False, regime="free_nograph")
     return qfs
 
 
@@ -173,6 +202,48 @@ def evaluate(qfs: Sequence[QueryFeatures], score_fn: Any) -> dict[str, dict[str,
             "n": len(v),
         }
         for reg, v in acc.items()
+    }
+
+
+def served_list(qf: QueryFeatures, pred: np.ndarray, floor: float, k: int) -> tuple[list[str], bool]:
+    """The list the engine serves from raw ranker predictions: grade / 2 clipped to 0..1, the
+    relevance floor, and for a low-confidence reading that the floor would empty, its best few
+    (see ``Recommender._rank``). Returns the ids and whether the list was flagged low-confidence."""
+    from .engine import LOW_CONFIDENCE_K
+    from .understanding import LOW_CONFIDENCE
+
+    if not len(qf.ids):
+        return [], False
+    finite = np.isfinite(pred)
+    score = np.where(finite, np.clip(pred / 2.0, 0.0, 1.0), -1.0)
+    order = np.lexsort((np.arange(len(score)), -score))
+    order = order[finite[order]]
+    kept = order[score[order] >= floor] if floor > 0 else order
+    if not len(kept) and floor > 0 and float(qf.X[0, FIDX["q_conf"]]) < LOW_CONFIDENCE:
+        best = order[: min(k, LOW_CONFIDENCE_K)]
+        return [qf.ids[i] for i in best if score[i] > 0], True
+    return [qf.ids[i] for i in kept[:k]], False
+
+
+def evaluate_served(
+    qfs: Sequence[QueryFeatures], preds: Sequence[np.ndarray], floor: float, *, by: str = "regime"
+) -> dict[str, dict[str, float]]:
+    """nDCG@10, Recall@50 and the share of empty lists of the lists as served (floor applied),
+    grouped by ``regime`` or ``style``."""
+    acc: dict[str, list[tuple[float, float, bool]]] = {}
+    for qf, pred in zip(qfs, preds, strict=True):
+        top10, _ = served_list(qf, pred, floor, 10)
+        top50, _ = served_list(qf, pred, floor, 50)
+        key = qf.regime if by == "regime" else qf.style
+        acc.setdefault(key, []).append((ndcg_at(top10, qf.qrels), recall_at(top50, qf.qrels), not top10))
+    return {
+        key: {
+            "ndcg@10": float(np.mean([a for a, _, _ in v])),
+            "recall@50": float(np.mean([b for _, b, _ in v])),
+            "empty": float(np.mean([e for _, _, e in v])),
+            "n": len(v),
+        }
+        for key, v in acc.items()
     }
 
 
@@ -305,8 +376,10 @@ def train_ranker(
     data_files: Sequence[Path] = (),
     rec: Any = None,
     rec_nograph: Any = None,
+    freetext: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Build the engine, cross-validate (GroupKFold by item), fit on all gaps, write
+    """Build the engine, cross-validate (GroupKFold by item), fit on all gaps (and their
+    free-text rewrites, ``freetext``, grouped with their item), write
     ``out_dir/ranker.npz`` + ``ranker.json`` (provenance, params, CV figures); returns the report.
 
     ``data_files``: the input files whose sha256 goes into the provenance. ``rec`` /
@@ -323,8 +396,9 @@ def train_ranker(
         rec = Recommender.build(firms, relations, replace(cfg, use_ranker=False))
     if rec_nograph is None:
         rec_nograph = Recommender.build(firms, [], replace(cfg, use_ranker=False))
-    qfs = collect_regimes(rec, rec_nograph, gaps)
-    metrics, _ = cross_validate(qfs, n_splits, params)
+    qfs = collect_regimes(rec, rec_nograph, gaps, freetext)
+    metrics, oof = cross_validate(qfs, n_splits, params)
+    served = evaluate_served(qfs, [oof[i] for i in range(len(qfs))], cfg.min_score)
     fusion_metrics = evaluate(qfs, lambda qf: FusionRanker().predict(qf.X))
     model = fit_model(qfs, params)
     import sklearn
@@ -338,9 +412,14 @@ def train_ranker(
         "rerank_pool": RERANK_POOL,
         "prior_weight": PRIOR_WEIGHT,
         "regimes": list(REGIMES),
-        "cv": {"scheme": f"GroupKFold(n_splits={n_splits}) grouped by item", "metrics": metrics},
+        "cv": {
+            "scheme": f"GroupKFold(n_splits={n_splits}) grouped by item",
+            "metrics": metrics,
+            "served_with_floor": {"floor": cfg.min_score, "metrics": served},
+        },
         "fusion_metrics": fusion_metrics,
         "n_gaps": len(gaps),
+        "n_freetext": sum(1 for g in freetext if not g.get("junk")),
         "n_items": len({normalize_key(g["item"]) for g in gaps}),
         "n_queries": len(qfs),
         "engine": {
