@@ -232,6 +232,65 @@ def test_audit_log_is_admin_only_and_records_gap_list_reads(world, role: str) ->
         assert ("leader", "create") in actions and ("bureau", "read") in actions
 
 
+AUDIT_CHAIN = {
+    "id": "audit-vacuum",
+    "name": "真空获得",
+    "region": {"province": "广东省"},
+    "nodes": [{"id": "pumps", "name": "分子泵", "segment": "upstream", "products": ["涡轮分子泵", "分子泵"]}],
+}
+
+
+@pytest.fixture(scope="module")
+def audit_chain(world) -> str:  # type: ignore[no-untyped-def]
+    with client(world, "admin") as c:
+        assert c.post("/v1/chains", json=AUDIT_CHAIN).status_code == 201
+    return str(AUDIT_CHAIN["id"])
+
+
+# Each route that carries items of leaders' lists through a chain, with what a role gets.
+CHAIN_READS = (
+    ("GET", "weak-links", "weak_links"),
+    ("GET", "gap-candidates", "gap_candidates"),
+    ("POST", "report", "report"),
+)
+CHAIN_EXPECT = {
+    "admin": 200,
+    "bureau_gd": 200,
+    "bureau_js": 200,
+    "leader_a": 403,
+    "leader_b": 403,
+    "none": 401,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_gap_list_read_through_a_chain_is_audited_per_list(world, audit_chain, role: str) -> None:  # type: ignore[no-untyped-def]
+    """The access matrix of the chain routes, and the audit rows each answer leaves: one per list
+    whose items it carries (route, caller, list id, version) — and none for a caller who saw none."""
+    list_id = new_list(world, f"链路审计 {role}")
+    with client(world, "admin") as c:
+        before = c.get("/v1/audit", params={"object_id": list_id, "limit": 200}).json()["items"]
+    for method, route, action in CHAIN_READS:
+        with client(world, role) as c:
+            path = f"/v1/chains/{audit_chain}/{route}"
+            body = {"k": 1, "top": 1} if method == "POST" else None
+            response = c.request(method, path, json=body)
+        assert response.status_code == CHAIN_EXPECT[role], (route, response.text[:200])
+        with client(world, "admin") as c:
+            rows = c.get("/v1/audit", params={"object_id": list_id, "limit": 200}).json()["items"][
+                len(before) :
+            ]
+        mine = [r for r in rows if r["route"] == f"{method} {path}"]
+        if role in ("admin", "bureau_gd"):  # they read the list's items: one row, naming the version
+            assert len(mine) == 1, (route, rows)
+            row = mine[0]
+            assert (row["action"], row["object_type"], row["object_version"]) == (action, "gap_list", 1)
+            assert row["role"] == ("admin" if role == "admin" else "bureau")
+        else:  # another region, leaders, no key: nothing of the list, so no row of it
+            assert mine == [], (route, rows)
+        before += rows
+
+
 def test_revoked_and_malformed_keys_are_401(world) -> None:  # type: ignore[no-untyped-def]
     from chainmatch.db import make_engine, session_scope
     from chainmatch.keys import create_key, revoke_key

@@ -61,3 +61,77 @@ def test_openapi_properties_hold(server: tuple[LiveServer, Keys], role: str, tmp
         result.stdout[-6000:] + "\n--- server errors ---\n" + live.error_log()[-6000:]
     )
     assert " passed" in result.stdout and "failures" not in result.stdout.splitlines()[-1]
+
+
+# Values no part of the system can hold, planted by Hypothesis into Schemathesis-generated bodies
+# (issue 14): every one is a 422 at the JSON boundary, whatever the operation, field or role.
+HOSTILE = {
+    "nan": "NaN",
+    "infinity": "Infinity",
+    "minus_infinity": "-Infinity",
+    "overflow": "1e999",
+    "huge_int": "1180591620717411303424",
+    "surrogate": '"\\ud800"',
+    "surrogate_in_text": '"涡轮\\udfff分子泵"',
+    "deep": "[" * 100_000 + "]" * 100_000,
+    "deep_object": '{"a":' * 40 + "1" + "}" * 40,
+}
+MARKER = "__hostile_value__"
+
+
+def _plant(body: object, where: int) -> object:
+    """``body`` with one value (or, in an empty container, a new one) replaced by the marker."""
+    if isinstance(body, dict) and body:
+        key = sorted(body, key=str)[where % len(body)]
+        return {**body, key: MARKER}
+    if isinstance(body, dict):
+        return {"x": MARKER}
+    if isinstance(body, list) and body:
+        return [_plant(body[0], where), *body[1:]]
+    return [MARKER] if isinstance(body, list) else MARKER
+
+
+def test_hostile_values_in_generated_bodies(server: tuple[LiveServer, Keys]) -> None:
+    import json
+
+    import httpx
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    live, keys = server
+    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
+    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [
+        op for op in operations if op.body and any(b.media_type == "application/json" for b in op.body)
+    ]
+    assert len(operations) >= 10
+    with httpx.Client(base_url=live.url, headers={"X-API-Key": keys.admin}, timeout=60) as client:
+        for operation in operations:
+
+            @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @given(
+                case=operation.as_strategy(media_type="application/json"),
+                kind=st.sampled_from(sorted(HOSTILE)),
+                where=st.integers(0, 50),
+            )
+            def check(case, kind: str, where: int) -> None:  # type: ignore[no-untyped-def]
+                text = json.dumps(_plant(case.body, where)).replace(f'"{MARKER}"', HOSTILE[kind], 1)
+                response = client.request(
+                    case.method,
+                    case.formatted_path,
+                    params=case.query,
+                    content=text.encode(),
+                    headers={"content-type": "application/json"},
+                )
+                assert response.status_code == 422, (
+                    case.method,
+                    case.formatted_path,
+                    kind,
+                    response.text[:300],
+                )
+                json.dumps(response.json(), allow_nan=False)  # the error body is valid JSON
+                assert isinstance(response.json()["detail"], list)
+
+            check()
+    assert "Traceback" not in live.error_log(), live.error_log()[-3000:]
