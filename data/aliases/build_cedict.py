@@ -48,6 +48,8 @@ MAX_GLOSS_POSITION = 3
 MAX_SENSES = 5
 # A headword must be a product name of a firm file, or a product-graph node seen at least twice
 MIN_VOCAB_WEIGHT = 2
+# A one-character headword (煤, 铁, 盐) must be a product name several firms list
+MIN_SINGLE_CHAR_WEIGHT = 6
 # Single-word glosses with these endings are adjectives or abstract nouns, not products
 NOT_PRODUCT_SUFFIXES = ("ness", "ism", "ship", "hood", "ative", "itive", "ous", "able", "ible", "ful", "less")
 ENTRY_RE = re.compile(r"^(?P<trad>\S+) (?P<simp>\S+) \[(?P<pinyin>[^\]]*)\] /(?P<glosses>.*)/\s*$")
@@ -262,9 +264,11 @@ def product_vocabulary(firm_files: Iterable[Path], relation_files: Iterable[Path
 
 def gloss_aliases(gloss: str) -> Iterator[str]:
     """The aliases one gloss gives: the name (1–4 words), and a formula written after it."""
-    gloss = PAREN_RE.sub("", gloss).strip().rstrip(".;,")
+    # "starch; amylum (C6H10O5)n", "benzaldehyde C6H5CHO, the simplest aromatic aldehyde": the
+    # name comes first, explanations after a semicolon or comma
+    gloss = re.split(r"[;,]", PAREN_RE.sub("", gloss))[0].strip().rstrip(".")
     low = gloss.lower()
-    if not gloss or low.startswith(SKIP_PREFIXES) or any(c in gloss for c in ',;:/"?!'):
+    if not gloss or low.startswith(SKIP_PREFIXES) or any(c in gloss for c in ':/"?!'):
         return
     words = gloss.split()
     if len(words) > 1 and FORMULA_RE.match(words[-1]) and re.search(r"\d|[A-Z].*[A-Z]", words[-1]):
@@ -277,7 +281,7 @@ def gloss_aliases(gloss: str) -> Iterator[str]:
         return
     if not 1 <= len(words) <= MAX_WORDS or not GLOSS_RE.match(gloss):
         return
-    if low in GENERIC or (len(words) == 1 and len(low) < 4):
+    if low in GENERIC or (len(words) == 1 and len(low) < 3):
         return
     if words[0].lower() in {"a", "an", "to", "be", "one", "any", "some", "very", "more", "most"}:
         return
@@ -303,10 +307,14 @@ def build(lines: Iterable[str], vocab: Counter[str]) -> list[tuple[str, str]]:
         if not m:
             continue
         head = normalize_text(m["simp"])
-        if len(head) < 2 or vocab[head] < MIN_VOCAB_WEIGHT:
+        if vocab[head] < (MIN_SINGLE_CHAR_WEIGHT if len(head) < 2 else MIN_VOCAB_WEIGHT):
             continue
         senses = [g for g in m["glosses"].split("/") if g and not g.lower().startswith("cl:")]
-        if len(senses) > MAX_SENSES:
+        if len(head) < 2:
+            # 煤 /coal/, 铁 /iron (metal)/arms/…/: a one-character product is named by its first
+            # sense only; the later ones of such everyday characters are other words
+            senses = senses[:1]
+        elif len(senses) > MAX_SENSES:
             continue
         for position, gloss in enumerate(senses[:MAX_GLOSS_POSITION]):
             for alias in gloss_aliases(gloss):
