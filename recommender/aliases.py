@@ -63,6 +63,9 @@ class AliasTable:
     def __init__(self, aliases: Iterable[Alias] = ()) -> None:
         self._by_key: dict[str, list[Alias]] = {}
         self._reverse: dict[str, list[str]] | None = None
+        # English word → Chinese words of product names (cedict_words.tsv): read English names
+        # word by word when the whole name is no alias (metal powder → 金属粉末)
+        self.words: dict[str, list[str]] = {}
         self.add_all(aliases)
 
     # ------------------------------------------------------------------ building
@@ -156,14 +159,27 @@ class AliasTable:
         return [a for v in self._by_key.values() for a in v if source is None or a.source == source]
 
     # ------------------------------------------------------------------ sources
+    def translations(self, word: str) -> list[str]:
+        """Chinese words an English word (singular or plural) translates to."""
+        w = word.lower()
+        found = self.words.get(w)
+        if found is None and len(w) > 3 and w.endswith("s"):
+            found = self.words.get(w[:-1]) or (self.words.get(w[:-2]) if w.endswith("es") else None)
+        return list(found or ())
+
     @classmethod
     def from_files(cls, directory: Path = DEFAULT_ALIAS_DIR) -> AliasTable:
-        """The shipped tables: ``curated.tsv`` and ``cedict.tsv`` (whichever exist)."""
+        """The shipped tables: ``curated.tsv``, ``cedict.tsv`` and the word lexicon
+        ``cedict_words.tsv`` (whichever exist)."""
         table = cls()
         for name, source in (("curated.tsv", "curated"), ("cedict.tsv", "cedict")):
             path = directory / name
             if path.is_file():
                 table.add_all(read_tsv(path, source))
+        words = directory / "cedict_words.tsv"
+        if words.is_file():
+            for a in read_tsv(words, "cedict"):
+                table.words.setdefault(a.alias.lower(), []).append(a.canonical)
         return table
 
 

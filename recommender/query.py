@@ -27,6 +27,7 @@ confidence), so that the text channels still search for it and the answer is fla
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ _BRACKET_RE = re.compile(r"[(（\[【]([^()（）\[\]【】]*)[)）\]】]")
 _CJK = r"\u3400-\u9fff"
 _CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _DIGIT_RE = re.compile(r"\d")
+_ENGLISH_RE = re.compile(r"[A-Za-z][A-Za-z\s\-]*[A-Za-z]")
 _SPEC_HINT_RE = re.compile(
     r"[≥≤<>±~～%‰×]|\d\s*(?:[a-zA-Zμµ°Ω℃/²³]|万|吨|千克|公斤|克|升|立方|平方|米|伏|安|瓦|赫兹|度|目|寸|台|套|件|只|片|颗|个|根|卷|张|块|支|号|级|层|芯|位|通道|路|元|天|周|月|年|小时|分钟|秒|次)"
     r"|需求|用量|纯度|含量|精度|分辨率|厚度|直径|粒径|尺寸|功率|电压|电流|频率|压力|抽速|转速|流量|排量|温度|浓度|规格|型号|容量|面积|重量|寿命|波长|像素|帧率|真空度|标准|国[ⅤⅥVI]+"
@@ -380,6 +382,10 @@ class QueryParser:
         chosen: list[tuple[str, list[Mention], bool]] = []
         for clause, bracketed in _clauses(text):
             ms = [m for m in self.mentions(clause) if m.key not in _GENERIC]
+            if _ENGLISH_RE.fullmatch(clause) and not any(m.end - m.start == len(clause) for m in ms):
+                english = self._english(clause)
+                if english is not None:
+                    ms = [english]
             names_product = ms and not (bracketed and _looks_like_spec(clause))
             if names_product and (not chosen or (bracketed and all(c[2] or c is chosen[0] for c in chosen))):
                 chosen.append((clause, ms, bracketed))
@@ -427,6 +433,32 @@ class QueryParser:
             sourcing=sourcing,
             unparsed=tuple(unparsed + reading.rest),
         )
+
+    def _english(self, clause: str) -> Mention | None:
+        """An English name read word by word (metal powder → 金属粉末, aluminum sheet → 铝板):
+        the longest run of final words whose translations join into a known product, the
+        head word alone last."""
+        words = [w for w in re.split(r"[\s\-]+", clause.strip().lower()) if w]
+        if not 1 < len(words) <= 5:
+            return None
+        options = [self.aliases.translations(w) or [] for w in words]
+        best: tuple[int, int, str] | None = None
+        for start in range(len(words)):
+            tail = options[start:]
+            if not all(tail) or len(tail) > 4:
+                continue
+            for combo in itertools.islice(itertools.product(*tail), 256):
+                key = alias_key("".join(combo))
+                w = self.vocabulary.product_weight(key)
+                if w >= 2 or (w == 1 and len(tail) > 1):
+                    rank = (len(tail), w, key)
+                    if best is None or rank[:2] > best[:2]:
+                        best = rank
+            if best is not None:
+                break
+        if best is None:
+            return None
+        return Mention(0, len(clause), best[2], best[1], ())
 
     def _resolve(self, phrase: _Phrase) -> _Reading:
         head = phrase.head

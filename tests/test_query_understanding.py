@@ -18,7 +18,8 @@ LISTED = {
     "树脂": 12, "甲烷": 3, "水果": 4, "烘焙": 2, "线材": 5, "铜": 8, "煤": 10, "优质煤": 1,
     "控制器": 11, "智能控制器": 2, "海绵": 3, "软体家具": 2, "氯气": 6, "石墨": 7, "大米": 2,
     "天然气": 8, "乙烯": 5, "扬声器": 3, "汽车音响": 2, "微型计算机": 2, "计算机": 6,
-    "中厚板": 4, "氢氧化钠": 7, "sCMOS相机": 1, "科学级CMOS相机": 3, "石灰石": 4,
+    "中厚板": 4, "氢氧化钠": 7, "sCMOS相机": 1, "科学级CMOS相机": 3, "石灰石": 4, "金属粉末": 3,
+    "粉末": 2, "铝板": 5,
 }  # fmt: skip
 GRAPH_ONLY = {"订货周期", "长达", "气源", "设备", "试验", "冷箱", "加气站", "石灰岩"}
 
@@ -51,6 +52,7 @@ def _parser(extra_aliases: list[Alias] = ()) -> QueryParser:  # type: ignore[ass
             *extra_aliases,
         ]
     )
+    aliases.words = {"metal": ["金属"], "powder": ["粉", "粉末"], "aluminum": ["铝"], "sheet": ["片", "板"]}
     return QueryParser(DictVocabulary(weight, display), aliases)
 
 
@@ -89,6 +91,8 @@ PRODUCT_OF = [
     ("粮食白酒酿造用大米", "大米"),
     ("烧碱", "氢氧化钠"),
     ("NaOH", "氢氧化钠"),
+    ("metal powders", "金属粉末"),  # English read word by word when the name is no alias
+    ("aluminum sheet", "铝板"),
 ]
 
 
