@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from api.schemas import MatchResult
+from api.schemas import GapSheetReport, MatchResponse, MatchResult
 from chainmatch.aliases_cli import aliases_app
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport, RecordIssue
-from chainmatch.labels import place, scale_label, tag_label
+from chainmatch.labels import OUTCOMES, place, scale_label, tag_label
 from chainmatch.settings import Settings, get_settings
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
@@ -127,14 +127,148 @@ def import_relations(
 
 
 @gaps_app.command("import")
-def import_gaps(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Create gap lists from a JSON file (each with leader_firm_id); same leader + title = a revision."""
-    from chainmatch.gapfile import import_gap_lists
+def import_gaps(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON, XLSX or CSV")],
+    leader: Annotated[str | None, typer.Option(help="XLSX/CSV: the leader firm id")] = None,
+    title: Annotated[str | None, typer.Option(help="XLSX/CSV: the list's title")] = None,
+    region: Annotated[str | None, typer.Option(help="XLSX/CSV: province (default: the leader's)")] = None,
+    city: Annotated[str | None, typer.Option(help="XLSX/CSV: city")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="read and report, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="XLSX/CSV: print the API's report JSON")] = False,
+) -> None:
+    """Create gap lists from a JSON file (each with leader_firm_id), or one list from a spreadsheet
+    (XLSX or CSV: one weak link a row, --leader and --title). The same leader + title again is a
+    revision. Every item's text is read as the API reads it: sourcing facts it states fill empty
+    fields. A spreadsheet gets a per-row report; any bad row writes nothing (exit 1)."""
+    from chainmatch.gapsheet import is_sheet_file
 
-    report = import_gap_lists(_db(get_settings()), file)
+    settings = get_settings()
+    try:
+        head = file.read_bytes()[:8]
+    except OSError as exc:
+        err_console.print(f"[red]无法读取 {file}[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    if is_sheet_file(file, head):
+        _import_sheet(settings, file, leader, title, region, city, dry_run=dry_run, as_json=as_json)
+        return
+    from chainmatch.gapfile import import_gap_lists
+    from chainmatch.indexing import IndexService
+
+    db = _db(settings)
+    service = IndexService(settings, db)
+    service.start(progress=True)
+    with service.searching() as engine:
+        report = import_gap_lists(db, file, understand=engine.understand)
     _print_report(report, file.name, by_position=True)
     if not report.written:
         raise typer.Exit(1)
+
+
+def _import_sheet(
+    settings: Settings,
+    file: Path,
+    leader: str | None,
+    title: str | None,
+    region: str | None,
+    city: str | None,
+    *,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    from chainmatch.gapfile import import_gap_sheet
+    from chainmatch.indexing import IndexService
+
+    if not leader or not title or not title.strip():
+        err_console.print(
+            "[red]从 XLSX/CSV 导入需指定 --leader 与 --title (a spreadsheet needs --leader and --title)[/red]"
+        )
+        raise typer.Exit(2)
+    db = _db(settings)
+    service = IndexService(settings, db)
+    service.start(progress=True)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        err_console.print(f"[red]无法读取 {file}[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    with service.searching() as engine:
+        report, outcome = import_gap_sheet(
+            db,
+            data,
+            file.name,
+            understand=engine.understand,
+            leader_firm_id=leader,
+            title=title,
+            region=region,
+            city=city,
+            max_items=settings.max_gap_items,
+            dry_run=dry_run,
+        )
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        print_sheet_report(report, file.name, outcome)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def print_sheet_report(report: GapSheetReport, name: str, outcome: str | None) -> None:
+    """The per-row report of a spreadsheet import: what each row was read as, what was not."""
+    from chainmatch.gapsheet import FIELD_LABELS
+    from chainmatch.matching import sourcing_text
+
+    if report.columns:
+        mapped = "，".join(f"{h}→{FIELD_LABELS.get(f, f)}" for h, f in report.columns.items())
+        console.print(f"{name}：第{report.header_row}行为表头；列：{mapped}")
+    if report.ignored_columns:
+        console.print(f"[yellow]未识别的列（未使用）：{'、'.join(report.ignored_columns)}[/yellow]")
+    if report.rows:
+        table = Table(title=f"{name} — 逐行识别结果", title_justify="left", show_lines=False)
+        for column in (
+            "行",
+            "原文",
+            "识别产品",
+            "限定词",
+            "用于",
+            "规格",
+            "供应情况",
+            "置信度",
+            "补全字段",
+            "未识别",
+        ):
+            table.add_column(column, overflow="fold")
+        for r in report.rows:
+            u = r.understood_as
+            confidence = f"{u.confidence:.0%}" + (" [red]低[/red]" if r.low_confidence else "")
+            table.add_row(
+                f"第{r.row}行",
+                r.name,
+                u.product or "—",
+                "、".join(u.qualifiers),
+                u.for_product or "",
+                "；".join(u.specs),
+                sourcing_text(u),
+                confidence,
+                "、".join(FIELD_LABELS.get(f, f) for f in r.filled_from_text),
+                "；".join(r.not_understood),
+            )
+        console.print(table)
+    for issue in report.errors:
+        where = "" if issue.row is None else f"第{issue.row}行 "
+        column = "" if not issue.column else f"列「{issue.column}」: "
+        err_console.print(f"[red]错误[/red] {where}{column}{issue.message}")
+    if report.low_confidence_rows:
+        rows = "、".join(f"第{n}行" for n in report.low_confidence_rows)
+        err_console.print(f"[yellow]置信度低，请核对：{rows}[/yellow]")
+    if report.errors:
+        status = "[red]未写入任何记录 nothing written[/red]"
+    elif outcome is None:
+        status = "试运行，未写入 (dry run: nothing written)"
+    else:
+        status = f"清单{OUTCOMES.get(outcome, outcome)} {report.gap_list.id if report.gap_list else ''} — 已写入 written"
+    console.print(
+        f"{name}: 读取 {report.received} 行，有效 {len(report.rows)} 行，错误 {len(report.errors)} 个 — {status}"
+    )
 
 
 @index_app.command("build")
@@ -264,6 +398,7 @@ def match_cmd(
     scope: Annotated[str, typer.Option(help="outside | inside | all")] = "all",
     k: Annotated[int, typer.Option("-k", help="results")] = 10,
     for_product: Annotated[str | None, typer.Option(help="the leader product it goes into")] = None,
+    description: Annotated[str | None, typer.Option(help="more context (risk description, spec …)")] = None,
     leader: Annotated[str | None, typer.Option(help="leader firm id (excluded from results)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
     min_score: Annotated[
@@ -271,9 +406,10 @@ def match_cmd(
         typer.Option(min=0.0, max=1.0, help="leave out results scoring below this (default: the setting)"),
     ] = None,
 ) -> None:
-    """Who can make TEXT? The same ranking as POST /v1/match."""
+    """Who can make TEXT? The same ranking as POST /v1/match. TEXT may be a sentence
+    (用于质谱仪的离子源，依赖日本进口): how it was read is printed above the list."""
     from chainmatch.indexing import IndexService
-    from chainmatch.matching import firm_filter
+    from chainmatch.matching import firm_filter, match_response
     from chainmatch.regions import normalize_province
     from recommender.corpus import MatchQuery, Region, Scope
 
@@ -294,6 +430,7 @@ def match_cmd(
     service.start(progress=True)
     query = MatchQuery(
         text=text,
+        description=description,
         for_product=for_product,
         leader_firm_id=leader,
         region=Region(province) if province else None,
@@ -303,11 +440,30 @@ def match_cmd(
         min_score=min_score,
     )
     with service.searching() as engine:
-        results = [MatchResult.from_match(m) for m in engine.match(query)]
+        response = match_response(engine, query)
     if as_json:
-        print(json.dumps({"results": [r.model_dump() for r in results]}, ensure_ascii=False, indent=2))
+        print(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
-    console.print(results_table(f"{text} — {scope_value.value}", results))
+    print_reading(response)
+    console.print(results_table(f"{text} — {scope_value.value}", response.results))
+
+
+def print_reading(response: MatchResponse) -> None:
+    """How the text was read, above the list: product, qualifiers, end use, specs, sourcing, confidence."""
+    from chainmatch.matching import reading_rows
+
+    u = response.understood_as
+    table = Table(title=f"理解为：{u.text}", title_justify="left", show_header=False, box=None)
+    table.add_column("项", style="bold", no_wrap=True)
+    table.add_column("内容", overflow="fold")
+    for label, value in reading_rows(u):
+        table.add_row(label, f"[yellow]{value}[/yellow]" if label == "置信度" and u.low_confidence else value)
+    console.print(table)
+    flagged = sum(1 for r in response.results if r.low_confidence)
+    if flagged:
+        console.print(
+            f"[yellow]注意：{flagged} 家候选企业低于相关度阈值，因理解不确定而列出，仅供参考 (low confidence)[/yellow]"
+        )
 
 
 def results_table(title: str, results: list[MatchResult]) -> Table:
@@ -320,12 +476,13 @@ def results_table(title: str, results: list[MatchResult]) -> Table:
     table.add_column("理由 reasons", overflow="fold")
     if not results:
         table.caption = "无匹配度达标的企业 (none above the relevance floor)"
+    elif any(r.low_confidence for r in results):
+        table.caption = "得分后带 ? 者：理解不确定、低于相关度阈值而列出的候选，请核对 (low confidence)"
     for rank, r in enumerate(results, start=1):
         where = place(r.province, r.city, r.country)
         tags = " ".join([scale_label(r.scale)] + [tag_label(t) for t in r.tags])
-        table.add_row(
-            str(rank), f"{r.name} ({r.firm_id})", where, tags, f"{r.score:.3f}", "；".join(r.reasons[:2])
-        )
+        score = f"{r.score:.3f}" + ("?" if r.low_confidence else "")
+        table.add_row(str(rank), f"{r.name} ({r.firm_id})", where, tags, score, "；".join(r.reasons[:2]))
     return table
 
 

@@ -7,8 +7,9 @@ caller's scope is indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, delete, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -27,6 +28,14 @@ from models.gap import (
     GapListRevision,
     RegionIn,
 )
+from recommender.understanding import Understanding
+
+# ``Recommender.understand``: how a weak-link text is read (product, qualifiers, sourcing facts …).
+Understand = Callable[[str, str | None], Understanding]
+
+# The item fields that sourcing facts stated in the text fill when the submitter left them empty.
+FILLED_FROM_TEXT = ("current_source_country", "import_share", "annual_demand_cny")
+MAX_COUNTRY_CHARS = 60  # GapItemBase.current_source_country
 
 
 class GapListError(ValueError):
@@ -92,6 +101,54 @@ def _region(session: Session, leader_firm_id: str, region: RegionIn | None) -> t
     return leader.province, None
 
 
+def item_text(item: GapItemCreate | GapItem) -> tuple[str, str | None]:
+    """The text a weak-link item is read from: its name, with description and spec as context
+    (the same text the engine is queried with, :func:`chainmatch.matching.item_query`)."""
+    return item.name, " ".join(x for x in (item.description, item.spec) if x) or None
+
+
+def facts_from_text(item: GapItemCreate, understanding: Understanding) -> dict[str, object]:
+    """The empty fields of ``item`` that the text fills: the first source country named, the
+    import share and the yearly purchases stated. Fields the submitter set are never replaced."""
+    facts: dict[str, object] = {}
+    sourcing = understanding.sourcing
+    if item.current_source_country is None and sourcing.countries:
+        country = sourcing.countries[0].strip()
+        if country and len(country) <= MAX_COUNTRY_CHARS:
+            facts["current_source_country"] = country
+    share = sourcing.import_share
+    if item.import_share is None and share is not None and 0 <= share <= 1:
+        facts["import_share"] = float(share)
+    demand = understanding.annual_demand_cny
+    if item.annual_demand_cny is None and demand is not None and demand >= 0:
+        facts["annual_demand_cny"] = float(demand)
+    return facts
+
+
+def fill_from_text(
+    item: GapItemCreate, understand: Understand
+) -> tuple[GapItemCreate, Understanding, list[str]]:
+    """``item`` with its empty sourcing fields filled from its own text (name, description, spec),
+    the reading, and the names of the fields filled. The name stays as the submitter wrote it; a
+    stated fact the item's own validation refuses (an amount beyond the cap …) is left out."""
+    understanding = understand(*item_text(item))
+    filled = item
+    names: list[str] = []
+    for name, value in facts_from_text(item, understanding).items():
+        try:
+            filled = GapItemCreate.model_validate({**filled.model_dump(), name: value})
+        except ValidationError:
+            continue
+        names.append(name)
+    return filled, understanding, names
+
+
+def fill_items(items: Sequence[GapItemCreate], understand: Understand | None) -> list[GapItemCreate]:
+    if understand is None:
+        return list(items)
+    return [fill_from_text(item, understand)[0] for item in items]
+
+
 def _replace_items(session: Session, list_id: str, items: Sequence[GapItemCreate]) -> None:
     session.exec(delete(GapItem).where(col(GapItem.gap_list_id) == list_id))
     for position, item in enumerate(items):
@@ -105,7 +162,10 @@ def create_list(
     title: str,
     region: RegionIn | None,
     items: Sequence[GapItemCreate],
+    understand: Understand | None = None,
 ) -> GapList:
+    """``understand``: read each item's text and fill its empty sourcing fields (see
+    :func:`fill_from_text`); None stores the items as given."""
     leader = session.get(Firm, leader_firm_id)
     if leader is None or leader.deleted_at is not None:
         raise GapListError(f"链主企业 {leader_firm_id} 不存在 (leader firm not found)")
@@ -119,7 +179,7 @@ def create_list(
     )
     session.add(gap_list)
     session.flush()
-    _replace_items(session, gap_list.id, items)
+    _replace_items(session, gap_list.id, fill_items(items, understand))
     session.flush()
     return gap_list
 
@@ -131,8 +191,10 @@ def revise_list(
     title: str,
     region: RegionIn | None,
     items: Sequence[GapItemCreate],
+    understand: Understand | None = None,
 ) -> GapList:
-    """Keep the current version as a revision, then replace title, region and items."""
+    """Keep the current version as a revision, then replace title, region and items (filled from
+    their text as in :func:`create_list`)."""
     snapshot = to_public(gap_list, items_of(session, gap_list)).model_dump(mode="json")
     session.add(GapListRevision(gap_list_id=gap_list.id, version=gap_list.version, snapshot=snapshot))
     if region is not None:
@@ -141,7 +203,7 @@ def revise_list(
     gap_list.version += 1
     gap_list.updated_at = utcnow()
     session.add(gap_list)
-    _replace_items(session, gap_list.id, items)
+    _replace_items(session, gap_list.id, fill_items(items, understand))
     session.flush()
     return gap_list
 

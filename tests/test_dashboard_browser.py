@@ -260,3 +260,58 @@ def test_bureau_walkthrough(world: tuple[LiveServer, Keys], driver: Any, tmp_pat
         "对方暂无在粤设厂计划",
     )
     assert [r["scope"] for r in feedback if r["firm_id"] == local] == ["inside", "inside"]
+
+
+def test_bureau_searches_a_weak_link_heard_on_a_visit(
+    world: tuple[LiveServer, Keys], driver: Any, tmp_path: Path
+) -> None:
+    """The search page: free text in, the reading and both explained lists out, a candidate
+    shortlisted into the pipeline (under the chain node that lists the understood product)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    server, keys = world
+    chrome = driver
+    chrome.get(f"{server.url}/login")
+    chrome.find_element(By.ID, "api_key").send_keys(keys.bureau_gd)
+    chrome.find_element(By.ID, "login-submit").click()
+    wait_for(lambda: chrome.find_elements(By.ID, "nav-search"), what="home")
+    chrome.find_element(By.ID, "nav-search").click()
+    box = wait_for(lambda: chrome.find_element(By.ID, "search-text"), what="the search page")
+    box.send_keys("用于质谱仪的离子源")
+    chrome.find_element(By.ID, "search-submit").click()
+
+    product = wait_for(lambda: chrome.find_element(By.ID, "understood-product"), what="the reading")
+    assert product.get_attribute("data-product") == "离子源" and "离子源" in product.text
+    reading = chrome.find_element(By.ID, "understood").text
+    assert "质谱仪" in reading and "置信度" in reading  # the end use, and how sure the reading is
+    assert not chrome.find_elements(By.ID, "low-confidence")
+    candidates = chrome.find_elements(By.CSS_SELECTOR, ".list-target .candidate, .list-local .candidate")
+    assert candidates and any("离子源" in c.text for c in candidates)  # a maker, with its reason
+    assert "离子光学" in chrome.find_element(By.ID, "search-node").text  # the node that lists 离子源
+    screenshot(chrome, tmp_path, "dashboard-search.png", height=1800)
+
+    page_before = chrome.find_element(By.TAG_NAME, "html")
+    pick = next(
+        c for c in candidates if c.find_elements(By.CSS_SELECTOR, "button.shortlist")
+    )  # one not tracked yet
+    firm_id = pick.get_attribute("data-firm")
+    assert pick.find_element(By.CSS_SELECTOR, "button.shortlist").text == "加入招商清单"
+    pick.find_element(By.CSS_SELECTOR, "button.shortlist").click()
+    wait_for(
+        lambda: staleness_of(page_before)(chrome) and "加入跟踪" in chrome.find_element(By.ID, "flash").text,
+        what="the confirmation after the reload",
+    )
+    # back on the same search, the candidate now shows its stage instead of the button
+    tracked = wait_for(
+        lambda: chrome.find_element(By.CSS_SELECTOR, f'.candidate[data-firm="{firm_id}"] .pill.shortlisted'),
+        what="the shortlisted candidate",
+    )
+    assert tracked.text == "已入选"
+
+    chrome.get(f"{server.url}/pipeline")
+    ticket = wait_for(
+        lambda: chrome.find_element(By.CSS_SELECTOR, f'#column-shortlisted .ticket[data-firm="{firm_id}"]'),
+        what="the ticket on the pipeline page",
+    )
+    assert "离子源" in ticket.text

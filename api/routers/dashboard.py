@@ -42,7 +42,7 @@ from api.routers.chains import download, report_jobs, submit_report_job
 from chainmatch.chains import svg
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.errors import ChainError, ChainNotFound, OutreachError
+from chainmatch.chains.errors import ChainError, ChainNotFound, OutreachError, RegionMissing
 from chainmatch.chains.jobs import ReportJobs
 from chainmatch.chains.outreach import (
     PIPELINE,
@@ -61,7 +61,7 @@ from chainmatch.db import writer
 from chainmatch.gaplists import items_of, visible_lists
 from chainmatch.keys import Principal, authenticate
 from chainmatch.labels import template_environment
-from chainmatch.matching import recommend_gap_list
+from chainmatch.matching import reading_rows, recommend_gap_list, recommend_text
 from chainmatch.regions import PROVINCES
 from models.apikey import ApiKey, Role
 from models.chain import ChainNode
@@ -69,7 +69,9 @@ from models.common import utcnow
 from models.firm import Firm
 from models.gap import GapList, RegionIn
 from models.outreach import STAGE_LABELS, DashboardSession, OutreachCreate, Stage, StageChange
-from recommender.corpus import Region
+from recommender.corpus import MatchQuery, Region, Scope
+from recommender.errors import InvalidQuery
+from recommender.text import normalize_key, normalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -525,6 +527,176 @@ def pipeline(
             next_stage=next_stage,
         ),
     )
+
+
+# ------------------------------------------------------------------------------- search
+@dataclass(frozen=True)
+class NodeChoice:
+    """A chain node a typed weak link can be tracked under (outreach records belong to a node)."""
+
+    chain_id: str
+    node_id: str
+    label: str
+    keys: frozenset[str]
+    province: str | None  # the chain's default region
+
+    @property
+    def value(self) -> str:
+        return f"{self.chain_id}/{self.node_id}"
+
+
+def _node_choices(session: Session) -> list[NodeChoice]:
+    chains = {c.id: c for c in list_chains(session)}
+    if not chains:
+        return []
+    nodes = session.exec(
+        select(ChainNode)
+        .where(col(ChainNode.chain_id).in_(list(chains)))
+        .order_by(col(ChainNode.chain_id), col(ChainNode.position))
+    ).all()
+    return [
+        NodeChoice(
+            chain_id=n.chain_id,
+            node_id=n.key,
+            label=f"{chains[n.chain_id].name} · {n.name}",
+            keys=frozenset(normalize_key(x) for x in [n.name, *n.products] if x),
+            province=chains[n.chain_id].region_province,
+        )
+        for n in nodes
+    ]
+
+
+def _node_for(
+    choices: list[NodeChoice], asked: str, products: list[str], region: Region
+) -> tuple[NodeChoice | None, bool]:
+    """The node to track candidates under: the one asked for, else the first node that lists the
+    understood product (a chain of the region first). Second: whether it was found automatically."""
+    if asked:
+        return next((c for c in choices if c.value == asked), None), False
+    keys = {normalize_key(p) for p in products if p}
+    found = [c for c in choices if c.keys & keys]
+    if not found:
+        return None, False
+    found.sort(key=lambda c: c.province != region.province)  # stable: chain order within each
+    return found[0], True
+
+
+def _admin_default_region(session: Session) -> Region | None:
+    for summary in list_chains(session):
+        if summary.region_province:
+            return Region(summary.region_province, summary.region_city)
+    return None
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    user: BureauUserDep,
+    db: DbDep,
+    index: IndexDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    description: Annotated[str, Query(max_length=2000)] = "",
+    region: RegionQ = None,
+    city: CityQ = None,
+    link: Annotated[str, Query(max_length=130)] = "",
+    k: Annotated[int, Query(ge=1, le=30)] = 8,
+) -> HTMLResponse:
+    """A weak link a bureau heard of on a visit, typed as heard: how it was read, the investment
+    targets outside the region and the local suppliers inside, each with a button that puts it
+    into the outreach pipeline (under the chain node that lists the product, or one chosen)."""
+
+    def render_search() -> HTMLResponse:
+        text = normalize_text(q)
+        with Session(db) as session:
+            default = _admin_default_region(session) if user.role is Role.ADMIN else None
+            choices = _node_choices(session)
+        try:
+            where: Region | None = resolve_region(user.principal, region, city, default=default)
+        except RegionMissing:
+            where = None  # an admin without a chain to take a region from: the form asks for one
+        context = _common(
+            request,
+            user,
+            q=q,
+            description=description,
+            region=where,
+            region_label=region_label(where) if where else "",
+            choices=choices,
+            link=link,
+            k=k,
+            understood=None,
+            reading=[],
+            targets=[],
+            local=[],
+            node=None,
+            node_auto=False,
+            tracked={},
+            product=None,
+            error=None,
+            examples=SEARCH_EXAMPLES,
+            back="/search",
+        )
+        if not text:
+            return page("search.html", **context)
+        if where is None:
+            context["error"] = "请选择区域后再检索 (choose a region)"
+            return page("search.html", 422, **context)
+        query = MatchQuery(
+            text=text, description=normalize_text(description) or None, region=where, scope=Scope.ALL, k=k
+        )
+        try:
+            with index.searching() as engine:
+                understood, targets, local = recommend_text(engine, query)
+        except InvalidQuery as exc:
+            context["error"] = str(exc)
+            return page("search.html", 422, **context)
+        product = understood.product or text
+        node, auto = _node_for(choices, link, [product, *understood.synonyms], where)
+        tracked: dict[str, Any] = {}
+        if node is not None:
+            with Session(db) as session:
+                tracked = {
+                    r.firm_id: r
+                    for r in list_records(
+                        session,
+                        user.principal,
+                        chain_id=node.chain_id,
+                        node_id=node.node_id,
+                        region=where,
+                        limit=1000,
+                    )
+                    if r.region_key == region_key(where) and r.product == product
+                }
+        back = "/search?" + urlencode(
+            {
+                key: value
+                for key, value in (
+                    ("q", text),
+                    ("region", where.province if user.role is Role.ADMIN else ""),
+                    ("city", where.city or ""),
+                    ("link", link),
+                    ("k", str(k) if k != 8 else ""),
+                )
+                if value
+            }
+        )
+        context.update(
+            understood=understood,
+            reading=reading_rows(understood),
+            targets=targets,
+            local=local,
+            node=node,
+            node_auto=auto,
+            tracked=tracked,
+            product=product,
+            back=back if len(back) <= 500 else "/search",  # the shortlist form's next= takes 500
+        )
+        return page("search.html", **context)
+
+    return _domain(request, user, render_search)
+
+
+SEARCH_EXAMPLES = ("用于质谱仪的离子源", "高精度光栅尺", "PMT", "离子源，主要依赖日本进口，进口占比约70%")
 
 
 # ------------------------------------------------------------------------------- actions

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import BureauOrAdminDep, IndexDep, SettingsDep
-from api.schemas import MatchRequest, MatchResponse, MatchResult
+from api.schemas import MatchRequest, MatchResponse
 from chainmatch.keys import Principal
-from chainmatch.matching import firm_filter
+from chainmatch.matching import firm_filter, match_response
 from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import Role
 from models.gap import RegionIn
@@ -39,7 +39,12 @@ def match(
     body: MatchRequest, principal: BureauOrAdminDep, index: IndexDep, settings: SettingsDep
 ) -> MatchResponse:
     """Rank the firms that can make ``text``. ``scope`` picks investment targets (``outside`` the
-    region), local suppliers (``inside``) or ``all``; the leader firm never appears."""
+    region), local suppliers (``inside``) or ``all``; the leader firm never appears.
+
+    ``text`` may be a sentence (用于质谱仪的离子源，主要依赖日本进口): ``understood_as`` says which product
+    was searched for and what else the text states (qualifiers, end use, specs, sourcing). When the
+    reading is unsure, candidates below the relevance floor are returned flagged ``low_confidence``
+    rather than an empty list."""
     if body.k > settings.max_k:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"k 最大为 {settings.max_k} (k is capped)")
     region = _region(body, principal)
@@ -60,9 +65,4 @@ def match(
         min_score=body.min_score,
     )
     with index.searching() as engine:
-        matches = engine.match(query)
-    return MatchResponse(
-        region=RegionIn(province=region.province, city=region.city) if region else None,
-        scope=body.scope,
-        results=[MatchResult.from_match(m) for m in matches],
-    )
+        return match_response(engine, query)
