@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.deps import AdminDep, DbDep, IndexDep, PageSizeDep, PrincipalDep, ReadSessionDep
+from api.errors import ErrorBody
 from api.schemas import Page
 from chainmatch.aliases import (
     AliasError,
@@ -60,7 +61,12 @@ def read_aliases(
     return Page[ProductAliasPublic](items=items, next_cursor=next_cursor)
 
 
-@router.post("", response_model=ProductAliasPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ProductAliasPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorBody, "description": "this alias already stands for this product"}},
+)
 def create_alias(
     body: ProductAliasCreate, principal: AdminDep, db: DbDep, index: IndexDep
 ) -> ProductAliasPublic:
