@@ -66,6 +66,9 @@ def test_match_says_how_the_text_was_read(world: tuple[LiveServer, Keys]) -> Non
         assert purpose["for_product"] == "质谱仪"
         qualified = c.post("/v1/match", json={"text": "高精度光栅尺"}).json()["understood_as"]
         assert "高精度" in qualified["qualifiers"]
+        unsure = c.post("/v1/match", json={"text": "某某专用的定制件", "k": 5}).json()
+        assert unsure["understood_as"]["low_confidence"] is True and unsure["understood_as"]["via"] == "head"
+        assert unsure["results"] and all(r["low_confidence"] for r in unsure["results"])
         sourcing = c.post("/v1/match", json={"text": SENTENCE}).json()["understood_as"]
         assert sourcing["product"] == "离子源"
         assert sourcing["sourcing"]["countries"] == ["日本"] and sourcing["sourcing"]["import_share"] == 0.7
@@ -187,9 +190,9 @@ def test_dashboard_search_page_reads_lists_and_shortlists(world: tuple[LiveServe
         assert "<script>alert(1)" not in hostile.text and "<img src=x>" not in hostile.text
         assert "&lt;script&gt;" in hostile.text
 
-        unsure = c.get("/search", params={"q": "某某专用的定制件"})
+        unsure = c.get("/search", params={"q": "某某专用的定制件"})  # no known product in it
         assert unsure.status_code == 200
-        assert 'id="low-confidence"' in unsure.text or 'data-product=""' in unsure.text
+        assert 'id="low-confidence"' in unsure.text and "低置信度" in unsure.text
         nowhere = c.get("/search", params={"q": "极紫外光刻胶"})  # in no chain node: pick one first
         assert 'id="search-node-missing"' in nowhere.text and "shortlist-form" not in nowhere.text
         chosen = c.get("/search", params={"q": "极紫外光刻胶", "link": f"{CHAIN_ID}/ion-optics"})

@@ -667,19 +667,21 @@ def search_page(
                     )
                     if r.region_key == region_key(where) and r.product == product
                 }
-        back = "/search?" + urlencode(
-            {
-                key: value
-                for key, value in (
-                    ("q", text),
-                    ("region", where.province if user.role is Role.ADMIN else ""),
-                    ("city", where.city or ""),
-                    ("link", link),
-                    ("k", str(k) if k != 8 else ""),
-                )
-                if value
-            }
-        )
+        args = {
+            key: value
+            for key, value in (
+                ("q", text),
+                ("description", normalize_text(description)),
+                ("region", where.province if user.role is Role.ADMIN else ""),
+                ("city", where.city or ""),
+                ("link", link),
+                ("k", str(k) if k != 8 else ""),
+            )
+            if value
+        }
+        back = "/search?" + urlencode(args)
+        if len(back) > 500:  # the shortlist form's next= takes 500: the same search without the context
+            back = "/search?" + urlencode({key: v for key, v in args.items() if key != "description"})
         context.update(
             understood=understood,
             reading=reading_rows(understood),
@@ -689,7 +691,7 @@ def search_page(
             node_auto=auto,
             tracked=tracked,
             product=product,
-            back=back if len(back) <= 500 else "/search",  # the shortlist form's next= takes 500
+            back=back if len(back) <= 500 else "/search",
         )
         return page("search.html", **context)
 
