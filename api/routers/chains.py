@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import StringConstraints
 from sqlalchemy.engine import Engine
 
 from api.deps import (
@@ -24,6 +25,7 @@ from api.errors import ErrorBody
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.builder import build_from_graph
 from chainmatch.chains.corpus import corpus_view
+from chainmatch.chains.investmap import InvestmentMap, MapQuery, ScaleCode, build_map
 from chainmatch.chains.jobs import JobStatus, JobStatusPublic, ReportJobs, jobs_for
 from chainmatch.chains.render import MEDIA_TYPES, ReportFormat, filename, render
 from chainmatch.chains.report import build_report
@@ -39,6 +41,7 @@ from chainmatch.chains.store import (
 )
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
+from chainmatch.places import PlaceClass
 from models.apikey import Role
 from models.chain import (
     Chain,
@@ -48,6 +51,7 @@ from models.chain import (
     ChainSource,
     ChainSummary,
     ChainUpdate,
+    Segment,
 )
 from models.gap import RegionIn
 from recommender.corpus import Region
@@ -180,6 +184,63 @@ def leader_gap_candidates(
     result = gap_candidates(session, chain, where, principal, max_local_makers=max_local)
     read_audit.record("gap_candidates", "chain", chain.id)
     read_audit.record_lists("gap_candidates", gap_lists_read(result))
+    return result
+
+
+# ------------------------------------------------------------------------------- the map as a map
+@router.get("/chains/{chain_id}/map", response_model=InvestmentMap)
+def investment_map(
+    chain: ReadableChainDep,
+    principal: BureauOrAdminDep,
+    read_audit: ReadAuditDep,
+    db: DbDep,
+    index: IndexDep,
+    region: RegionQuery = None,
+    city: CityQuery = None,
+    item: Annotated[
+        str | None, Query(max_length=200, description="weak link (node id) or a product of one")
+    ] = None,
+    segment: Annotated[Segment | None, Query(description="only weak links of this segment")] = None,
+    scale: Annotated[list[ScaleCode], Query(max_length=5, description="firm scales")] = [],  # noqa: B006
+    tag: Annotated[
+        list[Annotated[str, StringConstraints(max_length=40)]],
+        Query(max_length=20, description="any of these tags (专精特新, listed …)"),
+    ] = [],  # noqa: B006
+    place: Annotated[
+        list[PlaceClass],
+        Query(
+            max_length=6,
+            description="same_city | same_province | neighbouring | elsewhere_china | abroad | unknown",
+        ),
+    ] = [],  # noqa: B006
+    min_score: Annotated[float | None, Query(ge=0, le=1, description="candidates' match-score floor")] = None,
+    top: Annotated[int, Query(ge=1, le=50, description="weakest links drawn when no item")] = 6,
+    k: Annotated[int, Query(ge=1, le=30, description="candidates per list per product")] = 8,
+    province: Annotated[
+        str | None, Query(max_length=40, description="list only this province's candidates")
+    ] = None,
+    country: Annotated[
+        str | None, Query(max_length=60, description="list only this country's candidates")
+    ] = None,
+) -> InvestmentMap:
+    """Where the candidate makers of the chain's weak links are (全球招商地图): counts and summed
+    match scores per province (with cities, coordinates where known) and per country abroad, and
+    the candidates with their reasons, place class (同城 / 本省 / 邻省 / 国内其他省份 / 境外) and the
+    caller's outreach stage. Filters apply before each list's top-k cut."""
+    where = chain_region(chain, principal, region, city)
+    query = MapQuery(
+        item=item,
+        segment=segment,
+        scales=scale,
+        tags=tag,
+        places=place,
+        min_match_score=min_score,
+        top=top,
+        k=k,
+    )
+    result = build_map(db, index, chain.id, where, principal, query, province=province, country=country)
+    read_audit.record("map", "chain", chain.id)
+    read_audit.record_lists("map", result.gap_lists)
     return result
 
 

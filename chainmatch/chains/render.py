@@ -4,6 +4,7 @@ HTML report (inline SVG pictures and CSS: it opens offline and prints)."""
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -13,10 +14,12 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from api.schemas import MatchResult
-from chainmatch.chains import svg
+from chainmatch.chains import investmap, svg
 from chainmatch.chains.schemas import ChainReport, WeakLink
 from chainmatch.exports import csv_bytes, xlsx_append
+from chainmatch.geography import country_name
 from chainmatch.labels import KINDS, LEVELS, SEGMENTS, place, scale_label, tag_label, template_environment
+from recommender.explain import DOMESTIC
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -210,6 +213,50 @@ def to_xlsx(report: ChainReport) -> bytes:
                 cell.font = Font(color="FFFFFF" if cell.value >= 30 else "000000", bold=True)
     for kind, title in (("target", "招商目标"), ("local", "本地配套")):
         sheet(title, CANDIDATE_COLUMNS, list(candidate_rows(report, kind)), {3: 20, 7: 16, 13: 20, 21: 80})
+    # a sheet per province (and one for abroad): the map's candidates there, best first
+    map_columns = [
+        "企业 firm",
+        "企业id firm_id",
+        "所在地 place",
+        "地点类别 place_class",
+        "城市 city",
+        "国家 country",
+        "规模 scale",
+        "标签 tags",
+        "最高匹配得分 best_score",
+        "环节 link",
+        "产品 product",
+        "名单 list",
+        "名次 rank",
+        "理由 reasons",
+    ]
+    candidates, provinces, _countries, _ = investmap.report_map(report)
+    areas: dict[str, list[Any]] = defaultdict(list)
+    for c in candidates:
+        areas[(c.province or "省份未知") if c.country == DOMESTIC else "境外"].append(c)
+    order = [p.province for p in provinces] + [a for a in ("省份未知", "境外") if a in areas]
+    for area in order:
+        rows = [
+            [
+                c.name,
+                c.firm_id,
+                c.place,
+                c.place_label,
+                c.city or "",
+                c.country,
+                scale_label(c.scale),
+                "、".join(tag_label(t) for t in c.tags),
+                c.best_score,
+                r.link,
+                r.product,
+                KINDS[r.kind],
+                r.rank,
+                "；".join(r.reasons),
+            ]
+            for c in areas[area]
+            for r in c.rankings
+        ]
+        sheet(area[:31], map_columns, rows, {1: 20, 3: 18, 10: 18, 11: 16, 14: 80})
     gap_rows = [
         [
             group.leader.name,
@@ -287,8 +334,25 @@ def to_html(report: ChainReport) -> str:
         ),
         title=f"{report.chain.name} 产业链图谱",
     )
+    candidates, provinces, countries, _ = investmap.report_map(report)
+    by_area: dict[str, list[Any]] = defaultdict(list)
+    for c in candidates:
+        by_area[c.province or "" if c.country == DOMESTIC else country_name(c.country) or c.country].append(c)
+    china_map, world_map = investmap.pictures_of(
+        report.region,
+        provinces,
+        countries,
+        unplaced=sum(1 for c in candidates if c.country == DOMESTIC and not c.province),
+        province_href=lambda name: f"#province-{name}",
+        country_href=lambda name: f"#country-{name}",
+    )
     template = environment().get_template("report.html")
     return template.render(
+        china_map=Markup(china_map),
+        world_map=Markup(world_map),
+        map_provinces=provinces,
+        map_countries=countries,
+        map_by_area=by_area,
         report=report,
         links=links,
         region=place(report.region.province, report.region.city),

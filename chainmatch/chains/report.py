@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.schemas import MatchResult
+from api.schemas import Filters, MatchResult
 from chainmatch.chains.assessment import assess, gap_candidates, region_in
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.schemas import (
@@ -31,13 +31,15 @@ from chainmatch.chains.store import live_chain, to_public
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
 from chainmatch.matching import firm_filter
+from chainmatch.places import WIDEN, PlaceFilter, annotate
 from models.common import utcnow
-from recommender.corpus import MatchQuery, Region, Scope
+from recommender.corpus import FirmMatch, MatchQuery, Region, Scope
 from recommender.text import normalize_key
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+MAX_WIDE_K = 100  # the engine's k limit (settings.max_k's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,22 +100,55 @@ def select_links(assessment: WeakLinkAssessment, top: int, min_score: float) -> 
     return [lk for lk in assessment.links if lk.score is not None and lk.score >= min_score][:top]
 
 
+def placed(result: MatchResult, region: Region) -> MatchResult:
+    """The result with its place line naming the place class (同城 / 本省 / 邻省 / 国内其他省份 / 境外)."""
+    reasons = annotate(result.reasons, region, result.province, result.city, result.country)
+    return result.model_copy(update={"reasons": reasons})
+
+
 def candidates_for(
-    index: IndexService, region: Region, query: LinkQuery, k: int, min_score: float | None = None
+    index: IndexService,
+    region: Region,
+    query: LinkQuery,
+    k: int,
+    min_score: float | None = None,
+    *,
+    filters: Filters | None = None,
+    places: PlaceFilter | None = None,
 ) -> tuple[list[MatchResult], list[MatchResult]]:
+    """Both lists for one product. ``filters`` (scale, tags) and ``places`` (place classes) are
+    applied by the engine before its top-k cut; a place class the engine's province filter cannot
+    tell apart (see :mod:`chainmatch.places`) is checked on a list ``WIDEN`` times longer, then cut."""
+    flt = firm_filter(filters, exclude=list(query.exclude))
+    wide = k
+    if places is not None and places.classes:
+        flt = replace(
+            flt,
+            provinces_include=flt.provinces_include | places.provinces_include,
+            provinces_exclude=flt.provinces_exclude | places.provinces_exclude,
+        )
+        if places.after_cut:
+            wide = min(k * WIDEN, MAX_WIDE_K)
     match_query = MatchQuery(
         text=query.product,
         description=query.description,
         for_product=query.for_product,
         region=region,
         scope=Scope.ALL,
-        filters=firm_filter(None, exclude=list(query.exclude)),
-        k=k,
+        filters=flt,
+        k=wide,
         min_score=min_score,
     )
     with index.searching() as engine:
         targets, local = engine.recommend(match_query)
-    return [MatchResult.from_match(m) for m in targets], [MatchResult.from_match(m) for m in local]
+
+    def keep(matches: list[FirmMatch]) -> list[MatchResult]:
+        results = [placed(MatchResult.from_match(m), region) for m in matches]
+        if places is not None and places.after_cut:
+            results = [r for r in results if places.admits(region, r.province, r.city, r.country)]
+        return results[:k]
+
+    return keep(targets), keep(local)
 
 
 def link_candidates(
@@ -125,12 +160,14 @@ def link_candidates(
     k: int,
     products: int,
     min_score: float | None = None,
+    filters: Filters | None = None,
+    places: PlaceFilter | None = None,
 ) -> list[ProductCandidates]:
     """Both candidate lists for each product queried for ``link``; an empty list is a finding
     (nobody there makes it well enough to pass the engine's relevance floor)."""
     out = []
     for query in link_queries(link, assessment, products):
-        targets, local = candidates_for(index, region, query, k, min_score)
+        targets, local = candidates_for(index, region, query, k, min_score, filters=filters, places=places)
         out.append(
             ProductCandidates(
                 product=query.product,
