@@ -25,6 +25,8 @@ from api.deps import (
     SettingsDep,
 )
 from api.schemas import Page
+from chainmatch.chains.scope import resolve_region
+from chainmatch.firmprofile import FirmProfile, build_profile
 from chainmatch.ingest.firms import ingest_firms, soft_delete_firm
 from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.ingest.report import IngestReport
@@ -32,6 +34,7 @@ from chainmatch.keys import Principal
 from chainmatch.regions import normalize_province
 from models.apikey import Role
 from models.firm import Contact, Firm, FirmAdminPublic, FirmProduct, FirmTag, FirmUpdate, ProductPublic
+from recommender.corpus import Region
 from recommender.text import normalize_text
 
 router = APIRouter(prefix="/v1/firms", tags=["firms"])
@@ -84,6 +87,40 @@ def read_firm(
     if public.contact is not None:
         read_audit.record("read", "firm_contact", firm.id)
     return public
+
+
+@router.get("/{firm_id}/profile", response_model=FirmProfile)
+def firm_profile(
+    firm: ReadableFirmDep,
+    principal: PrincipalDep,
+    session: ReadSessionDep,
+    read_audit: ReadAuditDep,
+    db: DbDep,
+    index: IndexDep,
+    region: Annotated[str | None, Query(max_length=40, description="admin: rank it in this province")] = None,
+    city: Annotated[str | None, Query(max_length=60)] = None,
+    chain: Annotated[
+        str | None, Query(max_length=64, description="with node: rank it for this weak link too")
+    ] = None,
+    node: Annotated[str | None, Query(max_length=64)] = None,
+) -> FirmProfile:
+    """企业画像: products with shares and their product-graph neighbourhood, tags and scale, every
+    weak link of the caller's region it is ranked for (rank, reasons), the caller's outreach history
+    with it and the gap lists of it the caller may read. A bureau sees its own region's links and
+    records; a firm's own key (leader) sees only its own firm (404 for others); admin all."""
+    if principal.role not in (Role.ADMIN, Role.BUREAU) and firm.id != principal.firm_id:
+        # another firm's standing and lists are none of a leader's business: as if it did not exist
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "企业不存在 (not found)")
+    where: Region | None = None
+    if principal.role is Role.BUREAU or (principal.role is Role.ADMIN and region):
+        where = resolve_region(principal, region, city)
+    public = firm_public(session, firm, principal)
+    focus = (chain, node) if chain and node else None
+    profile = build_profile(db, index, principal, public, where, focus=focus)
+    if public.contact is not None:
+        read_audit.record("read", "firm_contact", firm.id)
+    read_audit.record_lists("profile", profile.lists_read)
+    return profile
 
 
 def _decode_cursor(cursor: str | None) -> str | None:

@@ -1,0 +1,223 @@
+"""Dashboard pages of the investment map (全球招商地图) and firm profiles (企业画像).
+
+``/chains/{id}/map``: the China map by province (choropleth, city points, the bureau's region
+marked) and the world map by country, drawn on the server as inline SVG; a click on a province or a
+country lists its candidates with their reasons, place class and outreach stage (a plain link: it
+works without script), each with a link to its firm page and a button that shortlists it.
+
+``/firms/{id}``: the firm page — products and their product-graph neighbourhood, tags, scale, its
+standing for the caller's weak links (each with a shortlist button), outreach history and, where
+the caller may read them, its gap lists. Scoped like ``GET /v1/firms/{id}/profile``.
+
+Kept apart from ``dashboard.py`` (same helpers, same session, CSRF and audit rules).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from sqlmodel import Session
+
+from api.audit import record_list_reads, route_of
+from api.deps import DbDep, IndexDep
+from api.routers.dashboard import BureauUserDep, UserDep, _audit, _common, _domain, _region_args, page
+from api.routers.firms import firm_public
+from chainmatch.chains.assessment import assess
+from chainmatch.chains.corpus import corpus_view
+from chainmatch.chains.investmap import MapQuery, ScaleCode, build_map, pictures
+from chainmatch.chains.scope import region_label, resolve_region
+from chainmatch.chains.store import default_region, live_chain, to_public
+from chainmatch.firmprofile import build_profile
+from chainmatch.geography import country_name
+from chainmatch.places import PLACE_LABELS, PLACE_ORDER, PlaceClass
+from chainmatch.regions import normalize_province
+from models.apikey import Role
+from models.chain import Segment
+from models.firm import Firm
+from recommender.corpus import Region
+
+router: APIRouter = APIRouter(include_in_schema=False)
+
+RegionQ = Annotated[str | None, Query(max_length=40)]
+CityQ = Annotated[str | None, Query(max_length=60)]
+TAG_CHOICES = ("专精特新", "专精特新小巨人", "高新技术企业", "listed", "链主企业")
+SCALE_CHOICES: tuple[ScaleCode, ...] = ("micro", "small", "medium", "large")
+
+
+@router.get("/chains/{chain_id}/map", response_class=HTMLResponse)
+def map_page(
+    request: Request,
+    chain_id: Annotated[str, Path(max_length=64)],
+    user: BureauUserDep,
+    db: DbDep,
+    index: IndexDep,
+    region: RegionQ = None,
+    city: CityQ = None,
+    link: Annotated[str, Query(max_length=200)] = "",
+    segment: Annotated[Segment | None, Query()] = None,
+    scale: Annotated[list[ScaleCode], Query(max_length=5)] = [],  # noqa: B006
+    tag: Annotated[list[Annotated[str, Query(max_length=40)]], Query(max_length=20)] = [],  # noqa: B006
+    place: Annotated[list[PlaceClass], Query(max_length=6)] = [],  # noqa: B006
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    metric: Annotated[Literal["firms", "score"], Query()] = "firms",
+    province: Annotated[str | None, Query(max_length=40)] = None,
+    country: Annotated[str | None, Query(max_length=60)] = None,
+) -> HTMLResponse:
+    def render_map() -> HTMLResponse:
+        with Session(db) as session:
+            chain = live_chain(session, chain_id)
+            where = resolve_region(user.principal, region, city, default=default_region(chain))
+            public = to_public(session, chain)
+            assessment = assess(session, chain, where, user.principal, view=corpus_view(session))
+        query = MapQuery(
+            item=link or None,
+            segment=segment,
+            scales=scale,
+            tags=tag,
+            places=place,
+            min_match_score=min_score,
+        )
+        chosen_province = normalize_province(province) if province else None
+        chosen_country = (country_name(country) or country) if country else None
+        data = build_map(
+            db,
+            index,
+            chain_id,
+            where,
+            user.principal,
+            query,
+            province=chosen_province,
+            country=chosen_country,
+        )
+        _audit(db, user, "map", "chain", chain_id)
+        route = route_of(request.method, request.url.path)
+        record_list_reads(db, user.principal, "map", data.gap_lists, route=route)
+        base: list[tuple[str, str]] = [
+            (k, v)
+            for k, v in (
+                ("region", where.province if user.role is Role.ADMIN else ""),
+                ("city", where.city or ""),
+                ("link", link),
+                ("segment", segment.value if segment else ""),
+                ("min_score", "" if min_score is None else str(min_score)),
+                ("metric", metric if metric != "firms" else ""),
+            )
+            if v
+        ]
+        base += (
+            [("scale", s) for s in scale] + [("tag", t) for t in tag] + [("place", p.value) for p in place]
+        )
+        here = f"/chains/{chain_id}/map"
+
+        def href(extra: dict[str, str]) -> str:
+            return f"{here}?{urlencode([*base, *extra.items()])}#map-candidates"
+
+        china, world = pictures(
+            data,
+            metric=metric,
+            selected_province=chosen_province,
+            selected_country=chosen_country,
+            province_href=lambda name: href({"province": name}),
+            country_href=lambda name: href({"country": name}),
+        )
+        selected_label = chosen_province or chosen_country
+        back = f"{here}?{urlencode([*base, *([('province', chosen_province)] if chosen_province else []), *([('country', chosen_country)] if chosen_country else [])])}"
+        supply = [lk for lk in assessment.links if lk.score is not None]
+        return page(
+            "map.html",
+            **_common(
+                request,
+                user,
+                chain=public,
+                region=where,
+                region_label=region_label(where),
+                region_args=_region_args(where),
+                data=data,
+                china=Markup(china),
+                world=Markup(world),
+                supply=supply,
+                link=link,
+                segment=segment.value if segment else "",
+                scales=scale,
+                tags=tag,
+                places=[p.value for p in place],
+                min_score=min_score,
+                metric=metric,
+                selected=selected_label,
+                selected_province=chosen_province,
+                selected_country=chosen_country,
+                href=href,
+                back=back if len(back) <= 500 else here,
+                tag_choices=TAG_CHOICES,
+                scale_choices=SCALE_CHOICES,
+                place_choices=[(p.value, PLACE_LABELS[p]) for p in PLACE_ORDER],
+                segment_choices=[(s.value, s) for s in Segment if s is not Segment.DOWNSTREAM],
+            ),
+        )
+
+    return _domain(request, user, render_map)
+
+
+@router.get("/firms/{firm_id}", response_class=HTMLResponse)
+def firm_page(
+    request: Request,
+    firm_id: Annotated[str, Path(max_length=64)],
+    user: UserDep,
+    db: DbDep,
+    index: IndexDep,
+    region: RegionQ = None,
+    city: CityQ = None,
+    chain: Annotated[str, Query(max_length=64)] = "",
+    node: Annotated[str, Query(max_length=64)] = "",
+    back: Annotated[str, Query(max_length=500)] = "",
+) -> HTMLResponse:
+    """企业画像 — the same scope as the API: a leader sees only its own firm."""
+    principal = user.principal
+
+    def render_firm() -> HTMLResponse:
+        with Session(db) as session:
+            firm = session.get(Firm, firm_id)
+            if firm is None or firm.deleted_at is not None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "企业不存在 (not found)")
+            if principal.role not in (Role.ADMIN, Role.BUREAU) and firm.id != principal.firm_id:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "企业不存在 (not found)")
+            public = firm_public(session, firm, principal)
+        where: Region | None = None
+        if principal.role is Role.BUREAU or (principal.role is Role.ADMIN and region):
+            where = resolve_region(principal, region, city)
+        focus = (chain, node) if chain and node else None
+        profile = build_profile(db, index, principal, public, where, focus=focus)
+        route = route_of(request.method, request.url.path)
+        if public.contact is not None:
+            _audit(db, user, "read", "firm_contact", firm_id)
+        record_list_reads(db, principal, "profile", profile.lists_read, route=route)
+        focus_first = sorted(
+            profile.standing,
+            key=lambda s: (not (s.chain_id == chain and s.node_id == node), s.rank, -s.score),
+        )
+        tracked = {(o.chain_id, o.node_id, o.product): o for o in profile.outreach}
+        here = f"/firms/{firm_id}?" + urlencode(
+            [
+                (k, v)
+                for k, v in (("region", region or ""), ("city", city or ""), ("chain", chain), ("node", node))
+                if v
+            ]
+        )
+        context: dict[str, Any] = _common(
+            request,
+            user,
+            profile=profile,
+            firm=profile.firm,
+            standing=focus_first,
+            tracked=tracked,
+            region=where,
+            here=here if len(here) <= 500 else f"/firms/{firm_id}",
+            back=back if back.startswith("/") and not back.startswith("//") else "",
+        )
+        return page("firm.html", **context)
+
+    return _domain(request, user, render_firm)
