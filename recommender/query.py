@@ -116,6 +116,25 @@ _PREDICATE_RE = re.compile(
     r"合格|资质|认证|厂家|基地|供方|配套商|合作|部分|牌号|多|批量|水源|本地|当地|外省|订货|"
     r"生产企业|生产厂|加工厂|制造商|生产商|供应商|服务商|经销商|代理商"
 )
+_WEAK_PREDICATES = frozenset(
+    [
+        "质量",
+        "品质",
+        "性能",
+        "稳定",
+        "等",
+        "要求",
+        "多",
+        "批量",
+        "较",
+        "偏",
+        "很",
+        "非常",
+        "高度",
+        "合格",
+        "认证",
+    ]
+)
 # End-use markers, tried from the last one back: text before them is what the product is for.
 _PURPOSE_RE = re.compile(
     r"用于(?P<fp>.+?)(?:的|之)|(?:关键|主要|核心)?原(?:材)?料|所需的|所需|所用的|所用|需要的|专用的|专用|配套用的|配套用|配套的|配套|使用的|用的|用|中的|里的|的"
@@ -257,7 +276,32 @@ _GENERIC = frozenset(
         "开发",
         "设计",
         "集成",
+        *[
+            "利用",
+            "外购",
+            "供货",
+            "认证",
+            "副产",
+            "矿山",
+            "矿区",
+            "产区",
+            "市场",
+            "园区",
+            "厂区",
+            "焦化厂",
+            "冶炼厂",
+            "电厂",
+            "工厂",
+            "小厂",
+            "大厂",
+        ],
     ]
+)
+# Places name where, not what (棉籽全部来自新疆): never a product mention
+_PLACE_RE = re.compile(
+    "(?:北京|天津|河北|山西|内蒙古|辽宁|吉林|黑龙江|上海|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|广西|"
+    "海南|重庆|四川|贵州|云南|西藏|陕西|甘肃|青海|宁夏|新疆|香港|澳门|台湾|东北|华北|华东|华南|华中|西南|西北|"
+    "外省|本省|省内|省外|本地|外地|周边|国外|海外|境外|国内)(?:省|市|自治区|地区|地方)?"
 )
 _QUAL_SPLIT_RE = re.compile(r"[^级型式]*[级型式]|.+")
 # A mention never starts with a function word (用大米, 的硫酸: fragments mined from text).
@@ -356,7 +400,7 @@ class QueryParser:
                 if low[j - 1].isspace():
                     continue
                 key = alias_key(low[i:j])
-                if not key or key.isdigit() or key[0] in _FUNCTION_CHARS:
+                if not key or key.isdigit() or key[0] in _FUNCTION_CHARS or _PLACE_RE.fullmatch(key):
                     continue
                 w = self.vocabulary.product_weight(key)
                 if len(key) == 1 and w < 3:
@@ -538,6 +582,9 @@ def _read_phrase(clause: str, ms: list[Mention]) -> _Phrase:
     """Head, qualifiers and end use of the noun phrase at the start of ``clause``."""
     first_end = min(m.end for m in ms)
     cut = len(clause)
+    # a short clause that ends in a product is one noun phrase (耐腐蚀高品质不锈钢): there 品质 /
+    # 质量 / 等 qualify the product; the verbs of a sentence (依赖, 需 …) still end the phrase
+    noun_phrase = len(clause) <= _NP_MAX + 4 and any(m.end == len(clause) and m.weight != 1 for m in ms)
     purposes = [(p.start(), p.end()) for p in _PURPOSE_RE.finditer(clause) if len(p.group(0)) > 1]
     for p in _PREDICATE_RE.finditer(clause, first_end):
         a, b = p.span()
@@ -545,6 +592,8 @@ def _read_phrase(clause: str, ms: list[Mention]) -> _Phrase:
             continue  # inside a longer listed product name or alias (进口 in 进口光刻胶)
         if any(s <= a and b <= e for s, e in purposes):
             continue  # 需 of 所需, 用 of 用于
+        if noun_phrase and p.group(0) in _WEAK_PREDICATES:
+            continue
         cut = a
         break
     rest = [clause[cut:].strip()] if clause[cut:].strip() else []
