@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from api.audit import ReadAudit, route_of
 from api.ratelimit import RateLimiter
+from chainmatch import offers
 from chainmatch.chains.outreach import get_record
 from chainmatch.chains.store import live_chain
 from chainmatch.db import writer
@@ -24,6 +25,7 @@ from models.apikey import Role
 from models.chain import Chain
 from models.firm import FIRM_ID_PATTERN, Firm
 from models.gap import GapList
+from models.offer import SupplyOffer
 from models.outreach import OutreachRecord
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key: cm_<prefix>_<secret>")
@@ -137,6 +139,7 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 BureauOrAdminDep = Annotated[Principal, Depends(require(Role.BUREAU, Role.ADMIN))]
 LeaderOrAdminDep = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
+OfferWriterDep = Annotated[Principal, Depends(require(Role.SUPPLIER, Role.BUREAU, Role.ADMIN))]
 
 GapListId = Annotated[
     str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="gap list id (gl_…)")
@@ -244,3 +247,24 @@ def get_readable_record(
 
 OutreachRecordDep = Annotated[OutreachRecord, Depends(get_visible_record)]
 ReadableOutreachRecordDep = Annotated[OutreachRecord, Depends(get_readable_record)]
+
+
+SupplyOfferId = Annotated[
+    str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="supply offer id (so_…)")
+]
+
+
+def get_visible_offer(offer_id: SupplyOfferId, principal: OfferWriterDep, session: SessionDep) -> SupplyOffer:
+    """The offer if the caller may see it (a supplier its own, a bureau its region's firms',
+    admin all), in the write session of a route that changes it; 404 otherwise; leaders 403."""
+    return offers.get_visible(session, principal, offer_id)
+
+
+def get_readable_offer(
+    offer_id: SupplyOfferId, principal: OfferWriterDep, session: ReadSessionDep
+) -> SupplyOffer:
+    return offers.get_visible(session, principal, offer_id)
+
+
+SupplyOfferDep = Annotated[SupplyOffer, Depends(get_visible_offer)]
+ReadableSupplyOfferDep = Annotated[SupplyOffer, Depends(get_readable_offer)]

@@ -21,6 +21,8 @@ from chainmatch.chains.errors import (
 )
 from chainmatch.chains.jobs import JobNotFound
 from chainmatch.ingest.readers import UnreadableInput
+from chainmatch.offers import OfferError, OfferForbidden, OfferNotFound
+from chainmatch.requirements import RequirementError
 from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
 
 logger = logging.getLogger(__name__)
@@ -63,10 +65,24 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ChainExists, status.HTTP_409_CONFLICT),
     (OutreachConflict, status.HTTP_409_CONFLICT),
     (RegionForbidden, status.HTTP_403_FORBIDDEN),
+    (OfferNotFound, status.HTTP_404_NOT_FOUND),
+    (OfferForbidden, status.HTTP_403_FORBIDDEN),
+    (OfferError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (RequirementError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (ChainError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (OutreachError, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
-DOMAIN_ERRORS = (RecommenderError, UnreadableInput, ChainError, OutreachError, JobNotFound)
+DOMAIN_ERRORS = (
+    RecommenderError,
+    UnreadableInput,
+    ChainError,
+    OutreachError,
+    JobNotFound,
+    OfferError,
+    OfferForbidden,
+    OfferNotFound,
+    RequirementError,
+)
 
 
 def status_for(exc: Exception) -> int:

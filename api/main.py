@@ -14,7 +14,20 @@ from api.jsonguard import JsonGuard, install_json_boundary
 from api.limits import BodySizeLimit
 from api.ratelimit import RateLimiter
 from api.routers import aliases as product_aliases
-from api.routers import audit, chains, dashboard, firms, gap_lists, health, match, outreach, relations
+from api.routers import (
+    audit,
+    chains,
+    dashboard,
+    firms,
+    gap_lists,
+    health,
+    match,
+    matchmaking,
+    offers,
+    outreach,
+    relations,
+    requirements,
+)
 from chainmatch import __version__
 from chainmatch.db import init_db, make_engine
 from chainmatch.indexing import IndexService
@@ -62,4 +75,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (firms, relations, gap_lists, match, audit, chains, outreach, dashboard):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     app.include_router(product_aliases.router, responses=AUTH_RESPONSES)
+    for module in (offers, requirements, matchmaking):
+        app.include_router(module.router, responses=AUTH_RESPONSES)
     return app

@@ -26,6 +26,8 @@ from models.firm import Firm
 logger = logging.getLogger(__name__)
 
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
+# Roles scoped to one firm: a chain leader (its gap lists) and a supplier (its supply offers).
+FIRM_ROLES = frozenset({Role.LEADER, Role.SUPPLIER})
 
 
 class KeyScopeError(ValueError):
@@ -60,16 +62,20 @@ def create_key(
     province, city = normalize_province(province), normalize_city(city)
     if role is Role.BUREAU and not province:
         raise KeyScopeError("招商局密钥必须指定省份 --province (a bureau key needs a province)")
-    if role is Role.LEADER:
+    if role in FIRM_ROLES:
         if not firm_id:
-            raise KeyScopeError("链主企业密钥必须指定企业 --firm (a leader key needs a firm id)")
+            raise KeyScopeError(
+                "企业密钥（链主、配套企业）必须指定企业 --firm (a leader or supplier key needs a firm id)"
+            )
         firm = session.get(Firm, firm_id)
         if firm is None or firm.deleted_at is not None:
             raise KeyScopeError(f"企业 {firm_id} 不存在 (firm not found)")
     if role is Role.ADMIN and (province or firm_id):
         raise KeyScopeError("管理员密钥不带范围 (an admin key has no scope)")
-    if role is not Role.LEADER and firm_id:
-        raise KeyScopeError("只有链主企业密钥可以指定企业 (only leader keys name a firm)")
+    if role not in FIRM_ROLES and firm_id:
+        raise KeyScopeError(
+            "只有企业密钥（链主、配套企业）可以指定企业 (only leader and supplier keys name a firm)"
+        )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
@@ -77,7 +83,7 @@ def create_key(
         role=role,
         province=province if role is Role.BUREAU else None,
         city=city if role is Role.BUREAU else None,
-        firm_id=firm_id if role is Role.LEADER else None,
+        firm_id=firm_id if role in FIRM_ROLES else None,
         label=label,
         prefix=prefix,
         salt=salt,

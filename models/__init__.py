@@ -36,6 +36,13 @@ from models.gap import (
     GapListRevision,
     GapListUpdate,
 )
+from models.offer import (
+    SupplyOffer,
+    SupplyOfferCreate,
+    SupplyOfferPublic,
+    SupplyOfferRevision,
+    SupplyOfferUpdate,
+)
 from models.outreach import (
     CandidateKind,
     DashboardSession,
@@ -47,6 +54,7 @@ from models.outreach import (
     Stage,
 )
 from models.relation import ProductRelation, ProductRelationCreate, ProductRelationPublic
+from models.requirement import GapRequirement, RequirementIn, RequirementPublic, RequirementsUpdate
 from models.state import CorpusState
 
 __all__ = [
@@ -81,6 +89,7 @@ __all__ = [
     "GapListPublic",
     "GapListRevision",
     "GapListUpdate",
+    "GapRequirement",
     "OutreachCreate",
     "OutreachEvent",
     "OutreachPublic",
@@ -94,9 +103,17 @@ __all__ = [
     "ProductRelation",
     "ProductRelationCreate",
     "ProductRelationPublic",
+    "RequirementIn",
+    "RequirementPublic",
+    "RequirementsUpdate",
     "Role",
     "Scale",
     "Segment",
     "Stage",
+    "SupplyOffer",
+    "SupplyOfferCreate",
+    "SupplyOfferPublic",
+    "SupplyOfferRevision",
+    "SupplyOfferUpdate",
     "utcnow",
 ]

@@ -15,6 +15,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # the platform operator
     BUREAU = "bureau"  # an investment-promotion bureau, scoped to a province (optionally a city)
     LEADER = "leader"  # a chain-leader firm, scoped to its own firm
+    SUPPLIER = "supplier"  # a supporting firm declaring its willingness to supply (配套意愿), its own firm
 
 
 class ApiKeyBase(SQLModel):

@@ -29,8 +29,8 @@ def resolve_region(
         raise RegionInvalid(f"未知省份 {asked_province[:40]} (unknown province): 例如 广东省 / 广东 / 粤")
     if asked_city is not None and len(asked_city) > 60:
         raise RegionInvalid("城市名称过长 (city name too long)")
-    if principal.role is Role.LEADER:
-        raise RegionForbidden("链主企业不能查看区域分析 (leaders cannot assess regions)")
+    if principal.role in (Role.LEADER, Role.SUPPLIER):
+        raise RegionForbidden("企业不能查看区域分析 (firms cannot assess regions)")
     if principal.role is Role.BUREAU:
         assert principal.province is not None
         if asked_province is None:
