@@ -304,18 +304,33 @@ def ranker_train(
         "recommender/artifacts"
     ),
     folds: Annotated[int, typer.Option(min=2, help="GroupKFold splits (grouped by item)")] = 5,
+    freetext: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="the same gaps written as people write them (JSON lines with text, item, qrels)",
+        ),
+    ] = None,
 ) -> None:
     """Train the ranker on graded gaps, cross-validated by item, and write it with its provenance.
 
     The firms go through the importer first, so the ranker learns on the corpus the service holds.
+    With --freetext the free-text rewrites are asked as typed and learned from too.
     """
     from chainmatch.corpus_files import corpus_from_files
     from recommender.training import train_ranker
 
     docs, rels = corpus_from_files(firms, relations, progress=True)
-    with open(gaps, encoding="utf-8") as fh:
-        graded = [json.loads(line) for line in fh if line.strip()]
-    report = train_ranker(docs, rels, graded, out, n_splits=folds, data_files=[firms, relations, gaps])
+
+    def read_jsonl(path: Path) -> list[dict[str, object]]:
+        with open(path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    graded = read_jsonl(gaps)
+    free = read_jsonl(freetext) if freetext else []
+    files = [firms, relations, gaps, *([freetext] if freetext else [])]
+    report = train_ranker(docs, rels, graded, out, n_splits=folds, data_files=files, freetext=free)
     console.print_json(data=report["cv"])
     console.print(f"排序模型已保存 ranker saved → {out / 'ranker.npz'} ({report['seconds']} s)")
 
