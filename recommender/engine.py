@@ -166,6 +166,9 @@ class Recommender:
         # user aliases by set_user_aliases().
         self.aliases = AliasTable.from_files(config.alias_dir) if config.alias_dir else AliasTable()
         self._query_parser: QueryParser | None = None
+        # Readings of recent texts (an answer and its understood_as read the text once); cleared
+        # whenever the vocabulary or the aliases change.
+        self._understood: dict[tuple[str, str | None], Understanding] = {}
         # Capability keys reversed and sorted: the products whose name ends with a query's
         # (注塑微流控芯片 is a kind of 微流控芯片). Built at the first query, kept sorted after.
         self._suffix_keys: list[str] | None = None
@@ -316,6 +319,7 @@ class Recommender:
             self._drop_row(r)
 
     def _touch(self) -> None:
+        self._understood.clear()
         self.manifest["n_firms"] = self.n_firms
         self.manifest["n_entries"] = int(self._e_alive.sum())
         self.manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -340,11 +344,18 @@ class Recommender:
     def understand(self, text: str, description: str | None = None) -> Understanding:
         """How a weak-link text is read: the product it names and the rest (see
         :mod:`recommender.query`). Cheap; every answer carries it as ``understood_as``."""
-        return self._parser().parse(text, description)
+        key = (text, description)
+        cached = self._understood.get(key)
+        if cached is None:
+            if len(self._understood) >= 4096:
+                self._understood.clear()
+            cached = self._understood[key] = self._parser().parse(text, description)
+        return cached
 
     def set_user_aliases(self, aliases: Iterable[Alias]) -> None:
         """Replaces the administrator-managed aliases (source ``user``); effective at once."""
         self.aliases.replace_source("user", [Alias(a.alias, a.canonical, "user") for a in aliases])
+        self._understood.clear()
 
     def _parser(self) -> QueryParser:
         if self._query_parser is None:
