@@ -85,9 +85,13 @@ def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def throttle(limiter: RateLimiter, key_id: int) -> None:
-    """429 with Retry-After when the key has used up its rate (API and dashboard alike)."""
-    wait = limiter.acquire(key_id)
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+def throttle(limiter: RateLimiter, key_id: int, cost: float = 1.0) -> None:
+    """429 with Retry-After when the key has used up its rate (API and dashboard alike); a bulk
+    call passes the ``cost`` of its size."""
+    wait = limiter.acquire(key_id, cost)
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -98,7 +102,7 @@ def throttle(limiter: RateLimiter, key_id: int) -> None:
 
 def get_principal(
     db: DbDep,
-    limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+    limiter: RateLimiterDep,
     key: Annotated[str | None, Security(api_key_header)],
 ) -> Principal:
     if not key:

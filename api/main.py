@@ -26,6 +26,7 @@ from api.routers import (
     offers,
     outreach,
     relations,
+    rematch,
     requirements,
 )
 from chainmatch import __version__
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_json_boundary(app)
     app.include_router(health.router)
-    for module in (firms, relations, gap_lists, match, audit, chains, outreach, dashboard):
+    for module in (firms, relations, gap_lists, match, rematch, audit, chains, outreach, dashboard):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     app.include_router(product_aliases.router, responses=AUTH_RESPONSES)
     for module in (offers, requirements, matchmaking):

@@ -17,16 +17,18 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def acquire(self, key_id: int) -> float:
-        """0 when the call may proceed, else the seconds to wait before retrying."""
+    def acquire(self, key_id: int, cost: float = 1.0) -> float:
+        """0 when the call may proceed (``cost`` tokens taken), else the seconds to wait before
+        retrying. A cost above the burst is charged as the burst, so every call can succeed."""
         if not self.enabled:
             return 0.0
+        cost = min(max(cost, 0.0), self.burst)
         now = time.monotonic()
         with self._lock:
             tokens, last = self._buckets.get(key_id, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[key_id] = (tokens - cost, now)
                 return 0.0
             self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            return (cost - tokens) / self.rate

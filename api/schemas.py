@@ -190,6 +190,61 @@ class MatchResponse(BaseModel):
     results: list[MatchResult]
 
 
+class BatchMatchQuery(MatchRequest):
+    """One query of a batch: the fields of ``POST /v1/match`` and the caller's ``id`` for it."""
+
+    id: str = Field(min_length=1, max_length=100, description="echoed on this query's answer line")
+
+
+class BatchMatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queries: list[BatchMatchQuery] = Field(
+        min_length=1, description="at most the server's max_batch_queries (1,000); ids unique"
+    )
+
+    @field_validator("queries", mode="after")
+    @classmethod
+    def _unique_ids(cls, value: list[BatchMatchQuery]) -> list[BatchMatchQuery]:
+        seen: set[str] = set()
+        for q in value:
+            if q.id in seen:
+                raise ValueError(f"重复的查询 id {q.id!r} (query ids must be unique)")
+            seen.add(q.id)
+        return value
+
+
+class BatchMatchLine(BaseModel):
+    """One line of the NDJSON answer: a query's answer (``status`` 200 with the fields of
+    ``MatchResponse``) or its error (``status`` 403/422/503 and ``error``). The last line is
+    ``{"done": true, ...}``: a stream without it was cut short and is not complete."""
+
+    id: str
+    status: int
+    region: RegionIn | None = None
+    scope: Scope | None = None
+    understood_as: UnderstoodAs | None = None
+    results: list[MatchResult] | None = None
+    error: str | None = None
+
+
+class RematchRequest(BaseModel):
+    """A region's gap lists ranked again; a bureau's default region is its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: RegionIn | None = None
+    k: int = Field(10, ge=1)
+    min_score: MinMatchScore = None
+
+
+class BatchMatchTrailer(BaseModel):
+    done: bool = True
+    queries: int
+    answered: int
+    errors: int
+
+
 class ItemRecommendations(BaseModel):
     item: GapItemPublic
     understood_as: UnderstoodAs

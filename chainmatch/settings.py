@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     rate_limit_per_minute: int = Field(1200, description="per API key and process; 0 disables")
     rate_limit_burst: int = 100
+    max_batch_queries: int = Field(1000, ge=1, description="queries per POST /v1/match/batch call")
+    batch_queries_per_charge: int = Field(
+        10, ge=1, description="a batch call costs ceil(queries / this) rate-limit tokens (at most the burst)"
+    )
 
     # Dashboard (served at /): logins are opaque server-side sessions; see api/routers/dashboard.py.
     session_hours: int = Field(12, ge=1, le=24 * 30, description="dashboard login lifetime")
