@@ -61,7 +61,8 @@ def explain(
     matched: list[MatchedProduct] = []
     reasons: list[str] = []
     seen: set[str] = set()
-    order = {"exact": 0, "subclass": 1, "kind": 1, "parent": 2, "context": 3}
+    # a product matched through the graph and by its name is explained with the graph's path
+    order = {"exact": 0, "subclass": 1, "kind": 2, "parent": 3, "context": 4}
     for m in sorted(graph_matches, key=lambda m: (order.get(m.via, 9), m.depth, -(m.share or 0.0))):
         if m.name in seen:
             continue

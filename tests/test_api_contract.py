@@ -69,7 +69,10 @@ def test_results_below_the_relevance_floor_are_left_out(sample_server) -> None: 
     assert len(every) == 10  # padded with whatever scores highest
     assert all(r["score"] >= 0.1 for r in default) and len(default) < len(every)
     assert all(r["score"] >= 0.5 for r in strict) and len(strict) <= len(default)
-    assert [r["firm_id"] for r in default] == [r["firm_id"] for r in every][: len(default)]
+    # the floor removes firms and never reorders the rest (local SMEs' boost may put a firm just
+    # below the floor above one just over it, so the kept list is a subsequence, not a prefix)
+    kept = [r["firm_id"] for r in every if r["score"] >= 0.1]
+    assert [r["firm_id"] for r in default] == kept[: len(default)]
 
 
 def test_scope_splits_inside_and_outside(sample_server) -> None:  # type: ignore[no-untyped-def]

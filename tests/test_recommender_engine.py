@@ -287,10 +287,19 @@ def test_traditional_and_full_width_queries_match(rec: Recommender) -> None:
     assert ids(rec.match(MatchQuery(text=" 分子泵 ", k=2))) == ids(rec.match(MatchQuery(text="分子泵", k=2)))
 
 
-def test_unknown_item_falls_back_to_text_similarity(rec: Recommender) -> None:
+def test_text_naming_a_known_product_is_searched_as_that_product(rec: Recommender) -> None:
     res = rec.match(MatchQuery(text="高真空分子泵组", k=3))
-    assert res and res[0].firm.id in {"A1", "A8", "A3", "A2"}
+    assert rec.understand("高真空分子泵组").product == "分子泵"
+    assert res and res[0].firm.id in {"A1", "A8"}
+    assert res[0].matched_products[0].via == "exact" and not res[0].low_confidence
+
+
+def test_unknown_item_falls_back_to_text_similarity(rec: Recommender) -> None:
+    res = rec.match(MatchQuery(text="离心式泵组", k=3))
+    assert rec.understand("离心式泵组").low_confidence
+    assert res and res[0].firm.id == "A4"
     assert res[0].matched_products and res[0].matched_products[0].via == "similar"
+    assert all(m.low_confidence for m in res)
 
 
 def test_opt_in_sentence_transformers_encoder_by_path_with_prompts(rec: Recommender, tmp_path: Path) -> None:
