@@ -379,3 +379,14 @@ def refresh_deployment(session: Any, engine: Any, data_dir: Path, now: str) -> R
     model.benchmark = choose_weight(model, registry_benchmark(engine, pairs))
     model.save(data_dir)
     return model
+
+
+_STORES: dict[tuple[str, str], ModelStore] = {}
+
+
+def store_for(data_dir: Path, ranker_path: Path | None) -> ModelStore:
+    """One :class:`ModelStore` per (data dir, offline ranker) in this process."""
+    key = (str(data_dir.resolve()), str(ranker_path))
+    if key not in _STORES:
+        _STORES[key] = ModelStore(data_dir, ranker_path)
+    return _STORES[key]

@@ -87,7 +87,12 @@ STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-ROLE_LABELS = {Role.ADMIN: "平台管理员", Role.BUREAU: "招商局", Role.LEADER: "链主企业"}
+ROLE_LABELS = {
+    Role.ADMIN: "平台管理员",
+    Role.BUREAU: "招商局",
+    Role.LEADER: "链主企业",
+    Role.SUPPLIER: "配套企业",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -171,7 +176,7 @@ def find_user(db: Engine, token: str | None) -> User | None:
         principal = Principal(row.key_id, Role(key.role), key.province, key.city, key.firm_id)
         if principal.role is Role.BUREAU:
             label = f"{ROLE_LABELS[principal.role]} · {principal.province}{principal.city or ''}"
-        elif principal.role is Role.LEADER:
+        elif principal.role in (Role.LEADER, Role.SUPPLIER):
             firm = session.get(Firm, principal.firm_id) if principal.firm_id else None
             label = f"{ROLE_LABELS[principal.role]} · {firm.name if firm else principal.firm_id}"
         else:
@@ -360,7 +365,9 @@ ChainIdP = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: UserDep, db: DbDep, index: IndexDep) -> HTMLResponse:
+def home(request: Request, user: UserDep, db: DbDep, index: IndexDep) -> Response:
+    if user.role is Role.SUPPLIER:  # a supplier's dashboard is its supply offers
+        return RedirectResponse("/offers", status.HTTP_303_SEE_OTHER)
     if user.role is Role.LEADER:
         with Session(db) as session:
             return _leader_home(request, user, db, session, index)

@@ -21,12 +21,13 @@ from api.deps import (
     require,
 )
 from api.downloads import attachment
+from api.routers.dashboard_twosided import router as dashboard_router
 from chainmatch.chains.schemas import GapListRef
 from chainmatch.chains.scope import region_label, resolve_region
 from chainmatch.gaplists import in_city, items_of, visible_lists
 from chainmatch.keys import Principal
 from chainmatch.matchmaking import MatchmakingResponse, invitation_xlsx, leader_names, matchmaking
-from chainmatch.refresh import ModelStore, RefreshError, RefreshModel, refresh_deployment
+from chainmatch.refresh import ModelStore, RefreshError, RefreshModel, refresh_deployment, store_for
 from chainmatch.settings import Settings
 from chainmatch.twosided import TwoSidedRecommendations, context, recommend_both_sides
 from models.apikey import Role
@@ -35,16 +36,11 @@ from models.gap import GapList
 
 router = APIRouter(tags=["matchmaking"])
 
-_STORES: dict[tuple[str, str], ModelStore] = {}
-
 MatchmakerDep = Annotated[Principal, Depends(require(Role.BUREAU, Role.LEADER, Role.ADMIN))]
 
 
 def model_store(settings: Settings) -> ModelStore:
-    key = (str(settings.data_dir.resolve()), str(settings.ranker_path))
-    if key not in _STORES:
-        _STORES[key] = ModelStore(settings.data_dir, settings.ranker_path)
-    return _STORES[key]
+    return store_for(settings.data_dir, settings.ranker_path)
 
 
 def _check_k(k: int, settings: Settings) -> None:
@@ -188,3 +184,8 @@ async def ranker_refresh(
     except RefreshError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return ranker_status(_admin, settings, index)
+
+
+# The dashboard pages of both sides (offers, a leader's lists with requirements, matchmaking) travel
+# with this router, so the app includes them with it.
+router.include_router(dashboard_router)
