@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.errors import AUTH_RESPONSES, COMMON_RESPONSES, install_error_handlers
 from api.jsonguard import JsonGuard, install_json_boundary
 from api.limits import BodySizeLimit
+from api.modelheader import ModelHeader
 from api.ratelimit import RateLimiter
 from api.routers import aliases as product_aliases
 from api.routers import (
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(JsonGuard)  # added first: runs inside the size limit, so buffers at most the cap
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ModelHeader, settings=settings)
     install_error_handlers(app)
     install_json_boundary(app)
     app.include_router(health.router)

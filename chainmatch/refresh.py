@@ -241,6 +241,7 @@ class ModelStore:
         self.offline = offline_version(ranker_path)
         self._stamp: float | None = None
         self._model: RefreshModel | None = None
+        self._engine_offline: str | None = None
 
     def current(self) -> RefreshModel | None:
         path = self.data_dir / FILE_NAME
@@ -260,9 +261,10 @@ class ModelStore:
     def version(self, engine: Any = None) -> str:
         """``offline-…`` (``fusion`` when the engine runs without a trained ranker), plus
         ``+refresh-…`` when the deployment has refreshed its ranker."""
-        offline = self.offline
-        if engine is not None and type(getattr(engine, "ranker", None)).__name__ == "FusionRanker":
-            offline = "fusion"
+        if engine is not None:  # what the engine really runs (a stale artifact falls back to fusion)
+            fusion = type(getattr(engine, "ranker", None)).__name__ == "FusionRanker"
+            self._engine_offline = "fusion" if fusion else self.offline
+        offline = self._engine_offline or self.offline
         model = self.current()
         return offline if model is None else f"{offline}+{model.version}"
 

@@ -118,6 +118,14 @@ def test_refresh_learns_from_outcomes_and_names_its_version(world: World) -> Non
         pairs = c.get("/v1/matchmaking").json()
     assert matches["model_version"] == pairs["model_version"] == status["model_version"]
     assert body  # lists still answer with the refreshed model
+    # every API answer names the model in a header, the engine-only routes too
+    with world.client("bureau_gd") as c:
+        for response in (
+            c.post("/v1/match", json={"text": PRODUCT, "k": 3}),
+            c.get(f"/v1/gap-lists/{world.list_id}/recommendations", params={"k": 2}),
+            c.get("/v1/matchmaking"),
+        ):
+            assert response.headers["x-chainmatch-model"] == status["model_version"], response.url
 
 
 def test_cli_refresh(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
