@@ -38,7 +38,7 @@ from models.offer import (
     SupplyOfferRevision,
     SupplyOfferUpdate,
 )
-from recommender.corpus import FirmDoc, Region
+from recommender.corpus import Region
 from recommender.text import normalize_key, normalize_text
 from recommender.understanding import Understanding
 
@@ -414,13 +414,14 @@ def offered_product(offer: SupplyOffer, item: ItemKeys, understand: Understand |
     return None
 
 
-def serves(
-    offer: SupplyOffer, firm: Firm | FirmDoc | None, region: Region, leader_id: str | None
-) -> tuple[bool, bool]:
-    """(whether the offer is for this region and leader, whether it would set up locally)."""
+def serves(offer: SupplyOffer, firm: Any, region: Region, leader_id: str | None) -> tuple[bool, bool]:
+    """(whether the offer is for this region and leader, whether it would set up locally).
+    ``firm``: anything with ``country`` and ``province`` (a Firm, a FirmDoc, a MatchResult)."""
     if offer.target_leader_ids and leader_id not in offer.target_leader_ids:
         return False, False
-    local_firm = firm is not None and firm.country == "中国" and firm.province == region.province
+    local_firm = (
+        firm is not None and getattr(firm, "country", None) == "中国" and firm.province == region.province
+    )
     supplies = not offer.supply_provinces or region.province in offer.supply_provinces
     invests = offer.invest_locally and (
         not offer.invest_provinces or region.province in offer.invest_provinces

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -270,3 +271,30 @@ def recommend_both_sides(
         model_version=model_version,
         items=[rank_item(ctx, item, k=k, min_score=min_score) for item in items],
     )
+
+
+def offer_marks(
+    session: Session,
+    understand: offers_mod.Understand,
+    region: Region,
+    lists: Sequence[tuple[str, Sequence[Any]]],
+) -> dict[tuple[str, str], str]:
+    """(product, firm id) → the offer line, for candidates shown under a product (a chain's weak
+    link: ``lists`` = (product, candidates with ``firm_id``, ``province``, ``country``)), whose firm
+    has a valid offer covering the product and serving ``region`` (offers aimed at named leaders
+    only are left out here: no leader is in view)."""
+    firm_ids = [m.firm_id for _, results in lists for m in results]
+    by_firm = offers_mod.valid_offers_of(session, firm_ids)
+    out: dict[tuple[str, str], str] = {}
+    for product, results in lists:
+        keys = offers_mod.ItemKeys.of(product, understand)
+        for m in results:
+            for offer in by_firm.get(m.firm_id, []):
+                covered = offers_mod.offered_product(offer, keys, understand)
+                if covered is None:
+                    continue
+                ok, invests = offers_mod.serves(offer, m, region, None)
+                if ok:
+                    out[(product, m.firm_id)] = offers_mod.offer_reason(offer, covered, invests)
+                    break
+    return out

@@ -140,3 +140,22 @@ def test_cli_refresh(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["ranker", "refresh"])
     assert result.exit_code == 0, result.output
     assert "+refresh-" in result.output and "nDCG@10" in result.output
+
+
+def test_a_weak_links_page_marks_the_firms_that_declared_they_will_supply(world: World) -> None:
+    from tests.test_twosided_browser import _login_http
+    from tests.twosided_world import offer_body
+
+    with world.client("supplier_b") as c:
+        offer = c.post("/v1/supply-offers", json=offer_body()).json()["id"]
+    try:
+        with _login_http(world, world.keys.bureau_gd) as c:
+            page = c.get(f"/chains/{CHAIN['id']}/links/gear")
+        assert page.status_code == 200, page.text[:300]
+        chunks = page.text.split('<div class="candidate" data-firm="')[1:]
+        by_firm = {chunk.split('"', 1)[0]: chunk for chunk in chunks}
+        assert "已登记配套意愿" in by_firm[TWIN_B] and "愿意在本地设厂" in by_firm[TWIN_B]
+        assert "已登记配套意愿" not in by_firm[TWIN_A]
+    finally:
+        with world.client("supplier_b") as c:
+            c.delete(f"/v1/supply-offers/{offer}")

@@ -63,6 +63,7 @@ from chainmatch.keys import Principal, authenticate
 from chainmatch.labels import template_environment
 from chainmatch.matching import reading_rows, recommend_gap_list, recommend_text
 from chainmatch.regions import PROVINCES
+from chainmatch.twosided import offer_marks
 from models.apikey import ApiKey, Role
 from models.chain import ChainNode
 from models.common import utcnow
@@ -483,10 +484,18 @@ def link_page(
                 )
                 if r.region_key == region_key(where)
             }
+            with index.searching() as engine:  # firms that declared they will supply it (配套意愿)
+                marks = offer_marks(
+                    session,
+                    engine.understand,
+                    where,
+                    [(p.product, [*p.investment_targets, *p.local_suppliers]) for p in candidates],
+                )
         context.update(
             link=link,
             candidates=candidates,
             tracked=tracked,
+            offer_marks=marks,
             graph=Markup(
                 svg.chain_graph(
                     assessment.links,
