@@ -48,6 +48,17 @@ def test_pages_per_role_over_http(world: World) -> None:
         assert c.get(f"/lists/{world.list_id}").status_code == 404
         assert c.get("/offers").status_code == 403
         assert world.list_id not in c.get("/matchmaking").text
+    with _login_http(world, world.keys.leader_a) as c:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/lists/new").text)
+        assert csrf is not None
+        bad = c.post(
+            "/lists/upload",
+            data={"csrf": csrf.group(1), "title": "坏表格"},
+            files={"file": ("bad.csv", "名称,进口占比\n涡轮分子泵,170%\n".encode(), "text/csv")},
+        )
+        assert (
+            bad.status_code == 422 and 'class="sheet-error"' in bad.text and "sheet-list-link" not in bad.text
+        )
     with _login_http(world, world.keys.bureau_js) as c:
         assert c.get(f"/lists/{world.list_id}").status_code == 404
     with _login_http(world, world.keys.bureau_gd) as c:
@@ -119,6 +130,20 @@ def test_supplier_leader_and_bureau_in_the_browser(world: World, driver: Any, tm
     assert firms == {TWIN_A}
     assert chrome.find_element(By.ID, "model-version").text
     chrome.save_screenshot(str(tmp_path / "leader-list.png"))
+    # ... or from its spreadsheet, with the per-row report
+    sheet = tmp_path / "清单.csv"
+    sheet.write_text("名称,进口占比\n涡轮分子泵,70%\n离子源，主要依赖日本进口,\n", encoding="utf-8")
+    chrome.find_element(By.ID, "nav-new-list").click()
+    wait_for(lambda: chrome.find_elements(By.ID, "sheet-form"), what="the upload form")
+    chrome.find_element(By.ID, "sheet-title").send_keys("表格清单")
+    chrome.find_element(By.ID, "sheet-file").send_keys(str(sheet))
+    chrome.find_element(By.ID, "sheet-submit").click()
+    rows = wait_for(
+        lambda: chrome.find_elements(By.CSS_SELECTOR, "#sheet-rows tr.sheet-row"), what="row report"
+    )
+    assert len(rows) == 2 and "涡轮分子泵" in rows[0].text
+    chrome.find_element(By.ID, "sheet-list-link").click()
+    wait_for(lambda: "表格清单" in chrome.find_element(By.ID, "list-title").text, what="the uploaded list")
 
     # --- bureau: the region's offers, matchmaking, the invitation list
     login(world.keys.bureau_gd)

@@ -14,7 +14,7 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col
@@ -37,6 +37,7 @@ from chainmatch.gaplists import (
     revise_list,
     visible_lists,
 )
+from chainmatch.gapsheet import parse_sheet
 from chainmatch.matchmaking import invitation_xlsx, leader_names, matchmaking
 from chainmatch.offers import OfferError, OfferForbidden, OfferNotFound
 from chainmatch.refresh import store_for
@@ -229,6 +230,45 @@ def save_list(
     except GapListError as exc:
         return RedirectResponse(_with_msg(user, back, "未保存：" + str(exc), "error"), 303)
     return RedirectResponse(_with_msg(user, target, f"清单已保存（第 {version} 版）"), 303)
+
+
+@router.post("/lists/upload", response_class=HTMLResponse)
+def upload_list(
+    request: Request,
+    user: UserDep,
+    db: DbDep,
+    index: IndexDep,
+    settings: SettingsDep,
+    csrf: Annotated[str, Form()],
+    title: Annotated[str, Form(max_length=200)],
+    file: Annotated[UploadFile, File()],
+) -> HTMLResponse:
+    """A leader's list from its spreadsheet (XLSX or CSV, as ``POST /v1/gap-lists/upload`` reads it):
+    the per-row report — what each row was read as, what was filled from its text, what was not
+    understood — and, when no row is bad, the list written. Any bad row: nothing written."""
+    check_csrf(user, csrf)
+    if user.role is not Role.LEADER:
+        return _forbidden(request, user, "仅链主企业可在此提交清单 (leaders only)")
+    data = file.file.read(settings.max_body_bytes + 1)
+    with index.searching() as engine:
+        report, items = parse_sheet(
+            data, file.filename or None, engine.understand, max_items=settings.max_gap_items
+        )
+    gap_list_id = None
+    if not report.errors:
+        try:
+            with Session(writer(db)) as session:
+                assert user.principal.firm_id is not None
+                gap_list = create_list(
+                    session, leader_firm_id=user.principal.firm_id, title=title, region=None, items=items
+                )
+                audit(session, user.principal, "create", "gap_list", gap_list.id)
+                gap_list_id = gap_list.id
+                session.commit()
+        except (GapListError, ValidationError) as exc:
+            return _forbidden(request, user, f"未保存：{exc}", 422)
+    code = 201 if gap_list_id else 422
+    return page("sheet_report.html", code, **_common(request, user, report=report, gap_list_id=gap_list_id))
 
 
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
