@@ -17,6 +17,7 @@ from chainmatch.aliases_cli import aliases_app
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport, RecordIssue
 from chainmatch.labels import OUTCOMES, place, scale_label, tag_label
+from chainmatch.offers_cli import offers_app, ranker_refresh
 from chainmatch.settings import Settings, get_settings
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
@@ -35,6 +36,8 @@ app.add_typer(ranker_app, name="ranker")
 app.add_typer(chains_app, name="chains")
 app.add_typer(outreach_app, name="outreach")
 app.add_typer(aliases_app, name="aliases")
+app.add_typer(offers_app, name="offers")
+ranker_app.command("refresh")(ranker_refresh)
 app.command("report")(report_cmd)
 
 console = Console()

@@ -183,3 +183,12 @@ def test_cli_imports_offers_and_lists_them(
     bad.write_text("firm_id,title,products,valid_until\nNO-SUCH,x,y,2099-01-01\n", encoding="utf-8")
     refused = runner.invoke(app, ["offers", "import", str(bad)])
     assert refused.exit_code == 1 and "firm_id" in refused.output
+
+
+def test_the_chainmatch_command_has_offers_and_ranker_refresh() -> None:
+    from chainmatch.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["offers", "--help"]).exit_code == 0
+    assert "import" in runner.invoke(app, ["offers", "--help"]).output
+    assert runner.invoke(app, ["ranker", "refresh", "--help"]).exit_code == 0
