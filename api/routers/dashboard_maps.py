@@ -58,15 +58,24 @@ def map_page(
     region: RegionQ = None,
     city: CityQ = None,
     link: Annotated[str, Query(max_length=200)] = "",
-    segment: Annotated[Segment | None, Query()] = None,
+    segment_in: Annotated[str, Query(alias="segment", max_length=20)] = "",
     scale: Annotated[list[ScaleCode], Query(max_length=5)] = [],  # noqa: B006
     tag: Annotated[list[Annotated[str, Query(max_length=40)]], Query(max_length=20)] = [],  # noqa: B006
     place: Annotated[list[PlaceClass], Query(max_length=6)] = [],  # noqa: B006
-    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    min_score_in: Annotated[str, Query(alias="min_score", max_length=20)] = "",
     metric: Annotated[Literal["firms", "score"], Query()] = "firms",
     province: Annotated[str | None, Query(max_length=40)] = None,
     country: Annotated[str | None, Query(max_length=60)] = None,
 ) -> HTMLResponse:
+    # a GET form sends empty fields as empty strings: they mean "no filter"
+    segment = next((s for s in Segment if s.value == segment_in), None)
+    try:
+        min_score: float | None = min(max(float(min_score_in), 0.0), 1.0) if min_score_in.strip() else None
+    except ValueError:
+        min_score = None
+    if min_score is not None and min_score != min_score:  # NaN
+        min_score = None
+
     def render_map() -> HTMLResponse:
         with Session(db) as session:
             chain = live_chain(session, chain_id)
