@@ -98,7 +98,8 @@ def collect_features(
     item verbatim from the corpus view and from the qrels (gaps left without qrels are skipped).
 
     A gap with a ``text`` (the free-text rewrites) is asked as that text — the engine reads it as
-    it would a user's — and is still grouped by its item; lines marked ``junk`` are skipped."""
+    it would a user's, without the leader product — and is still grouped by its item; lines
+    marked ``junk`` are skipped."""
     out: list[QueryFeatures] = []
     for g in gaps:
         if g.get("junk"):
@@ -109,9 +110,14 @@ def collect_features(
         qrels = {k: v for k, v in qrels_all.items() if k not in verbatim}
         if not qrels:
             continue
+        free = bool(g.get("text"))
         q = MatchQuery(
-            text=g.get("text") or item,
-            for_product=g.get("leader_product"),
+            text=g["text"] if free else item,
+            # A free-text rewrite is asked without the leader product: in chainkg every gap item is
+            # an upstream material of it, so when a text is misread the true item's makers all
+            # share the "context" feature, and a ranker trained so learns that making another
+            # material of the leader product means making the item (it does not).
+            for_product=None if free else g.get("leader_product"),
             leader_firm_id=g.get("leader_id"),
             filters=FirmFilter(exclude_firm_ids=frozenset(verbatim)),
             k=50,
