@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from tests.twosided_world import LOCAL, OTHER, TWIN_A, TWIN_B, World, make_world, offer_body
+from tests.twosided_world import LOCAL, OTHER, TWIN_A, TWIN_B, World, cli_env, make_world, offer_body
 
 
 @pytest.fixture(scope="module")
@@ -162,27 +162,25 @@ def test_cli_imports_offers_and_lists_them(
 
     app = typer.Typer()
     app.add_typer(offers_app, name="offers")  # as chainmatch/cli.py registers it
-    monkeypatch.setenv("CHAINMATCH_DATA_DIR", str(world.server.settings.data_dir))
-    if world.server.settings.database_url:
-        monkeypatch.setenv("CHAINMATCH_DATABASE_URL", world.server.settings.database_url)
     path = tmp_path / "offers.csv"
     path.write_text(
         "firm_id,title,products,valid_until,certifications\n"
         f"{LOCAL},命令行导入,星际齿轮泵,2099-06-30,ISO 13485\n",
         encoding="utf-8",
     )
-    runner = CliRunner()
-    dry = runner.invoke(app, ["offers", "import", str(path), "--dry-run"])
-    assert dry.exit_code == 0, dry.output
-    result = runner.invoke(app, ["offers", "import", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "1" in result.output
-    listing = runner.invoke(app, ["offers", "list", "--firm", LOCAL])
-    assert listing.exit_code == 0 and "命令行导入" in listing.output
-    bad = tmp_path / "bad.csv"
-    bad.write_text("firm_id,title,products,valid_until\nNO-SUCH,x,y,2099-01-01\n", encoding="utf-8")
-    refused = runner.invoke(app, ["offers", "import", str(bad)])
-    assert refused.exit_code == 1 and "firm_id" in refused.output
+    with cli_env(world, monkeypatch):
+        runner = CliRunner()
+        dry = runner.invoke(app, ["offers", "import", str(path), "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        result = runner.invoke(app, ["offers", "import", str(path)])
+        assert result.exit_code == 0, result.output
+        assert "1" in result.output
+        listing = runner.invoke(app, ["offers", "list", "--firm", LOCAL])
+        assert listing.exit_code == 0 and "命令行导入" in listing.output
+        bad = tmp_path / "bad.csv"
+        bad.write_text("firm_id,title,products,valid_until\nNO-SUCH,x,y,2099-01-01\n", encoding="utf-8")
+        refused = runner.invoke(app, ["offers", "import", str(bad)])
+        assert refused.exit_code == 1 and "firm_id" in refused.output
 
 
 def test_the_chainmatch_command_has_offers_and_ranker_refresh() -> None:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from chainmatch.offers_cli import ranker_refresh
 from chainmatch.refresh import WEIGHTS, BenchQuery, choose_weight, new_model
-from tests.twosided_world import LOCAL, PRODUCT, TWIN_A, TWIN_B, World, make_world
+from tests.twosided_world import LOCAL, PRODUCT, TWIN_A, TWIN_B, World, cli_env, make_world
 
 CHAIN = {
     "id": "gear-pumps",
@@ -129,15 +129,12 @@ def test_refresh_learns_from_outcomes_and_names_its_version(world: World) -> Non
 
 
 def test_cli_refresh(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = world.server.settings
-    monkeypatch.setenv("CHAINMATCH_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("CHAINMATCH_DATABASE_URL", settings.database_url)
     app = typer.Typer()
     ranker = typer.Typer()
     ranker.command("refresh")(ranker_refresh)  # as chainmatch/cli.py registers it
     app.add_typer(ranker, name="ranker")
-    result = CliRunner().invoke(app, ["ranker", "refresh"])
+    with cli_env(world, monkeypatch):
+        result = CliRunner().invoke(app, ["ranker", "refresh"])
     assert result.exit_code == 0, result.output
     assert "+refresh-" in result.output and "nDCG@10" in result.output
 

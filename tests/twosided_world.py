@@ -4,10 +4,12 @@ firms outside 广东省 making one product, a local maker, and a leader list nam
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from chainmatch.db import init_db, make_engine, session_scope
 from chainmatch.ingest.firms import ingest_firms
@@ -99,3 +101,19 @@ def offer_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def cli_env(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI's settings (environment, read once per process) pointed at ``world``'s data."""
+    from chainmatch.settings import get_settings
+
+    settings = world.server.settings
+    monkeypatch.setenv("CHAINMATCH_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("CHAINMATCH_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        get_settings.cache_clear()
