@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ import numpy as np
 
 from . import errors
 from .aliases import DEFAULT_ALIAS_DIR, Alias, AliasTable, mine_corpus_aliases
-from .corpus import FirmDoc, FirmFilter, FirmMatch, MatchQuery, Product, Region, Relation, Scope
+from .corpus import FirmDoc, FirmFilter, FirmMatch, MatchQuery, Region, Relation, Scope
 from .entries import KIND_DESC, KIND_NAMES, KIND_PRODUCT, KIND_PROFILE, EntryBatch, capability_products
 from .explain import SME_SCALES, explain, is_specialised
 from .features import (
@@ -46,6 +46,7 @@ from .features import (
     empty_channel,
     feature_matrix,
 )
+from .firmstore import FirmStore, firm_from_json
 from .graph import ProductGraph
 from .lexical import SparseLexicalIndex
 from .query import DictVocabulary, QueryParser
@@ -55,7 +56,7 @@ from .understanding import VIA_HEAD, VIA_NONE, Understanding
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lexical matrices as memory-mapped .npy files
 ALL_CHANNELS = ("tfidf", "bm25", "dense", "graph")
 CHANNEL_BITS = {"tfidf": 1, "bm25": 2, "dense": 4, "graph": 8}
 # A list the relevance floor would empty for a text read with low confidence shows this many of
@@ -98,28 +99,6 @@ class EngineConfig:
     device: str = "cpu"
 
 
-def _firm_to_json(f: FirmDoc) -> dict[str, Any]:
-    d = asdict(f)
-    d["products"] = [[p.name, p.share] for p in f.products]
-    return d
-
-
-def _firm_from_json(d: dict[str, Any]) -> FirmDoc:
-    return FirmDoc(
-        id=d["id"],
-        name=d["name"],
-        fullname=d.get("fullname"),
-        province=d.get("province"),
-        city=d.get("city"),
-        country=d.get("country", "中国"),
-        industry=tuple(d.get("industry", ())),
-        products=tuple(Product(n, s) for n, s in d.get("products", ())),
-        tags=tuple(d.get("tags", ())),
-        scale=d.get("scale", "unknown"),
-        description=d.get("description"),
-    )
-
-
 @dataclass
 class _QueryScores:
     tfidf: ChannelArrays
@@ -149,7 +128,7 @@ class Recommender:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.manifest: dict[str, Any] = {}
-        self._firms: list[FirmDoc | None] = []
+        self._firms = FirmStore()  # rows as JSON bytes, decoded on use
         self._row_of: dict[str, int] = {}
         self._e_firm = np.zeros(0, dtype=np.int64)
         self._e_kind = np.zeros(0, dtype=np.int8)
@@ -240,9 +219,10 @@ class Recommender:
         log.info("built index: %d firms, %d entries in %.1fs", self.n_firms, len(rows), t3 - t0)
         return self
 
-    def _new_row(self, f: FirmDoc) -> tuple[int, list[tuple[str, str, float | None]]]:
-        row = len(self._firms)
-        self._firms.append(f)
+    def _new_row(
+        self, f: FirmDoc, blob: bytes | None = None
+    ) -> tuple[int, list[tuple[str, str, float | None]]]:
+        row = self._firms.append(f, blob)
         self._row_of[f.id] = row
         caps = capability_products(f)
         self._n_caps.append(len(caps))
@@ -267,7 +247,7 @@ class Recommender:
                     del self._key_index[key]
         for t in f.tags:
             self._tags.get(t, set()).discard(row)
-        self._firms[row] = None
+        self._firms.drop(row)
         del self._row_of[f.id]
         if self._attrs is not None and row < len(self._attrs.alive):
             self._attrs.alive[row] = False
@@ -628,7 +608,7 @@ class Recommender:
         rows, src = self._candidates(s, mask, with_sources=True)
         assert src is not None
         X = self._features(rows, s)
-        ids = [self._firms[int(r)].id for r in rows]  # type: ignore[union-attr]
+        ids = [str(self._firms.id(int(r))) for r in rows]
         return ids, X, src
 
     def _features(self, rows: np.ndarray, s: _QueryScores) -> np.ndarray:
@@ -647,7 +627,7 @@ class Recommender:
     def product_makers(self, product: str) -> dict[str, float | None]:
         """Firms listing ``product`` (same normalised key) with its revenue share."""
         rows = self._key_index.get(normalize_key(product), {})
-        return {self._firms[r].id: share for r, (_, share) in rows.items()}  # type: ignore[union-attr]
+        return {self._firms.id(r): share for r, (_, share) in rows.items()}  # type: ignore[misc]
 
     def _rank(
         self, s: _QueryScores, mask: np.ndarray, k: int, query: MatchQuery, *, boost_smes: bool
@@ -753,8 +733,9 @@ class Recommender:
 
     def _write(self, d: Path) -> None:
         with open(d / "firms.jsonl", "w", encoding="utf-8") as fh:
-            for f in self._firms:
-                fh.write(json.dumps(None if f is None else _firm_to_json(f), ensure_ascii=False) + "\n")
+            for row in range(len(self._firms)):
+                blob = self._firms.blob(row)
+                fh.write("null\n" if blob is None else blob.decode("utf-8") + "\n")
         np.savez(
             d / "entries.npz", firm=self._e_firm, kind=self._e_kind, share=self._e_share, alive=self._e_alive
         )
@@ -762,9 +743,7 @@ class Recommender:
         (d / "graph.json").write_text(json.dumps(self.graph.to_state(), ensure_ascii=False), encoding="utf-8")
         for name, index in (("tfidf", self.tfidf), ("bm25", self.bm25)):
             assert index is not None
-            arrays, meta = index.state()
-            np.savez(d / f"lex_{name}.npz", **arrays)  # type: ignore[arg-type]
-            (d / f"lex_{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            index.save(d, name)
         assert self.segmenter is not None
         (d / "user_words.json").write_text(
             json.dumps(self.segmenter.user_words, ensure_ascii=False), encoding="utf-8"
@@ -807,7 +786,7 @@ class Recommender:
                         self._firms.append(None)
                         self._n_caps.append(0)
                     else:
-                        self._new_row(_firm_from_json(d))
+                        self._new_row(firm_from_json(d), line.rstrip("\n").encode("utf-8"))
             with np.load(directory / "entries.npz") as z:
                 self._e_firm, self._e_kind = z["firm"], z["kind"]
                 self._e_share, self._e_alive = z["share"], z["alive"]
@@ -816,10 +795,7 @@ class Recommender:
             self.segmenter = WordSegmenter(json.loads((directory / "user_words.json").read_text("utf-8")))
             lex: dict[str, SparseLexicalIndex] = {}
             for name, analyzer in (("tfidf", part_ngrams), ("bm25", self.segmenter.part)):
-                with np.load(directory / f"lex_{name}.npz") as z:
-                    arrays = {k: z[k] for k in z.files}
-                meta = json.loads((directory / f"lex_{name}.json").read_text("utf-8"))
-                lex[name] = SparseLexicalIndex.from_state(analyzer, arrays, meta)
+                lex[name] = SparseLexicalIndex.load(analyzer, directory, name)
             self.tfidf, self.bm25 = lex["tfidf"], lex["bm25"]
             n_entries = len(self._e_firm)
             if not (

@@ -12,9 +12,11 @@ in IDF.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -98,7 +100,7 @@ class SparseLexicalIndex:
     def _matrix(self, texts: Sequence[str], groups: np.ndarray, *, update_avgdl: bool) -> sp.csr_matrix:
         tf = self._tf(texts)
         # document frequencies over entries
-        if len(self.df) < len(self.vocab):
+        if len(self.df) < len(self.vocab) or not self.df.flags.writeable:
             self.df = np.concatenate([self.df, np.zeros(len(self.vocab) - len(self.df))])
         self.df += np.bincount(tf.indices, minlength=len(self.vocab)).astype(np.float64)
         self.n_docs += tf.shape[0]
@@ -249,6 +251,9 @@ class SparseLexicalIndex:
             "indptr": csr.indptr,
             "df": self.df,
         }
+        return arrays, self._meta(csr.shape)[1]
+
+    def _meta(self, shape: tuple[int, ...]) -> tuple[None, dict[str, object]]:
         meta: dict[str, object] = {
             "scheme": self.scheme,
             "k1": self.k1,
@@ -256,13 +261,33 @@ class SparseLexicalIndex:
             "vocab": list(self.vocab),
             "n_docs": self.n_docs,
             "avgdl": {str(k): v for k, v in self.avgdl.items()},
-            "shape": list(csr.shape),
+            "shape": list(shape),
         }
-        return arrays, meta
+        return None, meta
+
+    def save(self, directory: Path, name: str) -> None:
+        """The matrix as CSC arrays in plain ``.npy`` files (``load`` maps them), meta as JSON."""
+        self._merge_deltas()  # the base then spans the whole vocabulary
+        csc = self.base
+        for part, arr in (("data", csc.data), ("indices", csc.indices), ("indptr", csc.indptr), ("df", self.df)):
+            np.save(directory / f"lex_{name}.{part}.npy", np.ascontiguousarray(arr))
+        _arrays, meta = self._meta(csc.shape)
+        (directory / f"lex_{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, analyzer: Analyzer, directory: Path, name: str) -> SparseLexicalIndex:
+        """Memory-maps the matrix (read-only, pages shared by every worker process on the host and
+        read in only for the columns queries touch); ``add`` writes deltas beside it in memory."""
+        meta = json.loads((directory / f"lex_{name}.json").read_text("utf-8"))
+        arrays = {
+            part: np.load(directory / f"lex_{name}.{part}.npy", mmap_mode="r")
+            for part in ("data", "indices", "indptr", "df")
+        }
+        return cls.from_state(analyzer, arrays, meta, csc=True)
 
     @classmethod
     def from_state(
-        cls, analyzer: Analyzer, arrays: dict[str, np.ndarray], meta: dict[str, object]
+        cls, analyzer: Analyzer, arrays: dict[str, np.ndarray], meta: dict[str, object], *, csc: bool = False
     ) -> SparseLexicalIndex:
         idx = cls(analyzer, str(meta["scheme"]), k1=float(meta["k1"]), b=float(meta["b"]))  # type: ignore[arg-type]
         vocab = meta["vocab"]
@@ -275,10 +300,15 @@ class SparseLexicalIndex:
         idx.avgdl = {int(k): float(v) for k, v in avgdl.items()}
         shape = meta["shape"]
         assert isinstance(shape, list)
-        csr = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(shape))
-        idx.base = sp.csc_matrix(csr)
-        idx.n_rows = csr.shape[0]
-        if len(idx.df) != len(idx.vocab) or csr.shape[1] != len(idx.vocab):
+        if csc:
+            idx.base = sp.csc_matrix(
+                (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(shape), copy=False
+            )
+        else:
+            csr = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(shape))
+            idx.base = sp.csc_matrix(csr)
+        idx.n_rows = idx.base.shape[0]
+        if len(idx.df) != len(idx.vocab) or idx.base.shape[1] != len(idx.vocab):
             raise ValueError("lexical index state is inconsistent")
         if not math.isfinite(float(idx.df.sum())):
             raise ValueError("lexical index document frequencies are not finite")

@@ -254,7 +254,7 @@ def test_save_load_roundtrip_and_manifest(rec: Recommender, tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "index"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert (
-        manifest["format"] == 1 and manifest["n_firms"] == len(FIRMS) and manifest["corpus_tag"] == "test-v1"
+        manifest["format"] == 2 and manifest["n_firms"] == len(FIRMS) and manifest["corpus_tag"] == "test-v1"
     )
     assert manifest["encoder"] == "static" and manifest["n_entries"] > len(FIRMS)
     loaded = Recommender.load(target, EngineConfig())

@@ -1,0 +1,215 @@
+"""Scaling figures (issue 11): memory per firm of a serving engine, answer identity, batch throughput.
+
+    python bench/scale.py memory [--n 100000]          # RSS after warm-up: the sample-size engine vs n firms
+    python bench/scale.py identity --save F.json       # top-10 of every chainkg dev query (catalog + free text)
+    python bench/scale.py identity --compare F.json    # ... and the share identical to a saved run
+    python bench/scale.py batch [--queries 300]        # POST /v1/match/batch vs one call at a time, over HTTP
+
+``memory`` builds (once, cached under bench/out/scale/) an index of the bundled sample cluster and of
+``n`` synthetic firms (bench/synth.py, seed 0), then loads each in a fresh process the way a serving
+worker does (``Recommender.load``), answers 60 warm-up queries and reads the process's RSS
+(/proc/self/status VmRSS); per firm = (RSS at n − RSS at the sample) / (n − sample firms).
+
+``identity`` builds the engine on chainkg (the corpus the quality bench uses) and records, for the
+554 catalog dev gaps and their 1,108 free-text rewrites, the top-10 firm ids (scope all, the leader
+excluded, min_score 0 so that the floor does not hide a changed order); ``--compare`` reports the
+share of queries whose top-10 is identical (same firms, same order) to a saved run — the check that
+a leaner representation does not change answers. The saved runs are not committed (bench/out/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+OUT = Path(__file__).resolve().parent / "out"
+SCALE = OUT / "scale"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _index_dir(n: int) -> Path:
+    return SCALE / ("idx_sample" if n == 0 else f"idx_{n // 1000}k")
+
+
+def _build(n: int) -> dict[str, Any]:
+    from recommender.engine import EngineConfig, Recommender
+
+    target = _index_dir(n)
+    if (target / "manifest.json").exists():
+        return {"cached": str(target)}
+    if n == 0:
+        from chainmatch.corpus_files import corpus_from_files
+
+        sample = REPO / "data" / "sample"
+        firms, relations = corpus_from_files(sample / "firms.jsonl", sample / "relations.jsonl")
+    else:
+        from bench._data import load_relations
+        from bench.synth import synth_firms
+
+        firms, relations = synth_firms(n, seed=0), load_relations()
+    t = time.perf_counter()
+    rec = Recommender.build(firms, relations, EngineConfig())
+    secs = time.perf_counter() - t
+    rec.save(target)
+    return {"firms": rec.n_firms, "entries": rec.n_entries, "build_seconds": round(secs, 1)}
+
+
+WARMUP = [
+    "涡轮分子泵", "离子源", "光电倍增管", "PMT", "电源模块", "硫酸", "锂电池隔膜", "碳纤维", "伺服电机",
+    "用于质谱仪的离子源，主要依赖日本进口", "高精度光栅尺", "氢氧化钠", "液氦", "光刻胶", "减速器",
+]  # fmt: skip
+
+
+def _serve_probe(n: int) -> None:
+    """Child process: load as a worker does, warm up, print RSS."""
+    from recommender.corpus import MatchQuery, Region, Scope
+    from recommender.engine import EngineConfig, Recommender
+
+    before = rss_mb()
+    t = time.perf_counter()
+    rec = Recommender.load(_index_dir(n), EngineConfig())
+    load_s = time.perf_counter() - t
+    for i in range(60):
+        text = WARMUP[i % len(WARMUP)]
+        rec.recommend(MatchQuery(text=text, region=Region("广东省"), scope=Scope.ALL, k=10))
+    print(
+        json.dumps(
+            {"firms": rec.n_firms, "entries": rec.n_entries, "rss_mb_imports": round(before, 1),
+             "rss_mb": round(rss_mb(), 1), "load_seconds": round(load_s, 1)}
+        )
+    )  # fmt: skip
+
+
+def memory(n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": n}
+    for size in (0, n):
+        out[f"build_{size}"] = _build(size)
+    for size in (0, n):
+        proc = subprocess.run(
+            [sys.executable, __file__, "_probe", "--n", str(size)], capture_output=True, text=True, check=True
+        )
+        out[f"serve_{size}"] = json.loads(proc.stdout.strip().splitlines()[-1])
+    base, big = out["serve_0"], out[f"serve_{n}"]
+    out["kb_per_firm"] = round((big["rss_mb"] - base["rss_mb"]) * 1024 / (big["firms"] - base["firms"]), 2)
+    out["index_bytes_on_disk"] = sum(p.stat().st_size for p in _index_dir(n).rglob("*") if p.is_file())
+    return out
+
+
+def identity_runs() -> dict[str, list[str]]:
+    from bench._data import chainkg_dir, load_corpus
+    from recommender.corpus import FirmFilter, MatchQuery, Scope
+    from recommender.engine import EngineConfig, Recommender
+
+    firms, relations = load_corpus()
+    rec = Recommender.build(firms, relations, EngineConfig())
+    out: dict[str, list[str]] = {}
+    for name in ("gaps_dev.jsonl", "gaps_dev_freetext.jsonl"):
+        with open(chainkg_dir() / name, encoding="utf-8") as fh:
+            for line in fh:
+                g = json.loads(line)
+                text = g.get("text") or g["item"]
+                q = MatchQuery(
+                    text=text,
+                    for_product=g.get("leader_product"),
+                    leader_firm_id=g["leader_id"],
+                    scope=Scope.ALL,
+                    filters=FirmFilter(exclude_firm_ids=frozenset({g["leader_id"]})),
+                    k=10,
+                    min_score=0.0,
+                )
+                out[f"{name}:{g['id']}"] = [m.firm.id for m in rec.match(q)]
+    return out
+
+
+def identity(save: Path | None, compare: Path | None) -> dict[str, Any]:
+    runs = identity_runs()
+    result: dict[str, Any] = {"queries": len(runs)}
+    if save:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps(runs, ensure_ascii=False), encoding="utf-8")
+    if compare:
+        before = json.loads(compare.read_text(encoding="utf-8"))
+        for prefix in ("gaps_dev.jsonl", "gaps_dev_freetext.jsonl"):
+            keys = [k for k in before if k.startswith(prefix + ":")]
+            same = sum(before[k] == runs.get(k) for k in keys)
+            result[prefix] = {"queries": len(keys), "identical_top10": same, "share": round(same / len(keys), 4)}
+    return result
+
+
+def batch(n_queries: int) -> dict[str, Any]:
+    """The sample cluster served by a real uvicorn server (tests/conftest.py's LiveServer, rate limit
+    off): ``n_queries`` weak-link texts one ``POST /v1/match`` at a time, then in one
+    ``POST /v1/match/batch`` call — queries/s of each, same process, same answers."""
+    import tempfile
+
+    from tests.conftest import LiveServer, load_sample, make_keys, make_settings, sample_leaders
+
+    texts = [WARMUP[i % len(WARMUP)] + ("" if i < len(WARMUP) else f" {i}") for i in range(n_queries)]
+    queries = [{"text": t, "scope": "outside", "k": 10} for t in texts]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(Path(tmp) / "var", rate_limit_per_minute=0)
+        load_sample(settings)
+        keys = make_keys(settings, *sample_leaders())
+        with LiveServer(settings) as server, server.client(keys.bureau_gd) as c:
+            for q in queries[:20]:
+                c.post("/v1/match", json=q)  # warm-up
+            t = time.perf_counter()
+            for q in queries:
+                assert c.post("/v1/match", json=q).status_code == 200
+            single = time.perf_counter() - t
+            t = time.perf_counter()
+            body = {"queries": [{"id": str(i), **q} for i, q in enumerate(queries)]}
+            response = c.post("/v1/match/batch", json=body)
+            assert response.status_code == 200 and '"done"' in response.text.splitlines()[-1]
+            batched = time.perf_counter() - t
+    return {
+        "firms": "sample (354)",
+        "queries": n_queries,
+        "single_qps": round(n_queries / single, 1),
+        "batch_qps": round(n_queries / batched, 1),
+        "ratio": round(single / batched, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["memory", "identity", "batch", "_probe"])
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--save", type=Path)
+    ap.add_argument("--compare", type=Path)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if args.what == "_probe":
+        _serve_probe(args.n)
+        return
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.what == "memory":
+        result = memory(args.n)
+    elif args.what == "batch":
+        result = batch(args.queries)
+    else:
+        result = identity(args.save, args.compare)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
