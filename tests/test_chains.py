@@ -15,6 +15,7 @@ import pytest
 
 from chainmatch.chains.store import import_chain, read_definition_file
 from chainmatch.db import init_db, make_engine, session_scope
+from chainmatch.regions import PROVINCES
 from recommender.text import normalize_key
 from tests.conftest import SAMPLE_DIR, Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
 
@@ -351,7 +352,10 @@ def test_report_in_every_format(world) -> None:  # type: ignore[no-untyped-def]
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(as_xlsx.content))
-    assert book.sheetnames == ["薄弱环节", "招商目标", "本地配套", "链主缺口候选", "说明"]
+    fixed = ["薄弱环节", "招商目标", "本地配套", "链主缺口候选", "说明"]
+    assert [n for n in book.sheetnames if n in fixed] == fixed
+    areas = book.sheetnames[3:-2]  # a sheet per province of the map, then one for abroad
+    assert areas and set(areas) <= {*PROVINCES, "境外", "省份未知"} and book.sheetnames[-2:] == fixed[-2:]
     weak = book["薄弱环节"]
     assert weak.max_row == 1 + len(report["assessment"]["links"])
     assert weak.cell(2, 3).value == scored[0]["name"] and weak.cell(2, 5).value == scored[0]["score"]
