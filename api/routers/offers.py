@@ -66,7 +66,10 @@ def create_offer(
     "/import",
     response_model=OfferImportReport,
     status_code=status.HTTP_201_CREATED,
-    responses={422: {"model": OfferImportReport, "description": "bad rows; nothing written"}},
+    responses={
+        200: {"model": OfferImportReport, "description": "dry run, or nothing new to write"},
+        422: {"model": OfferImportReport, "description": "bad rows; nothing written"},
+    },
 )
 def import_offers(
     principal: AdminDep,
