@@ -19,6 +19,8 @@ from api.routers import (
     audit,
     chains,
     dashboard,
+    dashboard_maps,
+    dashboard_twosided,
     firms,
     gap_lists,
     health,
@@ -80,4 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(product_aliases.router, responses=AUTH_RESPONSES)
     for module in (offers, requirements, matchmaking):
         app.include_router(module.router, responses=AUTH_RESPONSES)
+    # the dashboard's pages for maps and firms, and for both sides of the match (HTML, not in the schema)
+    for module in (dashboard_maps, dashboard_twosided):
+        app.include_router(module.router)
     return app

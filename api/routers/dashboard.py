@@ -884,11 +884,3 @@ def report_now(
     route = route_of(request.method, request.url.path)
     record_list_reads(db, user.principal, "report", gap_lists_read(result), route=route)
     return download(data, filename(result, fmt), fmt)
-
-
-# ------------------------------------------------------------------------------- maps, firm pages
-# The investment map (/chains/{id}/map) and firm pages (/firms/{id}) live in dashboard_maps.py and
-# use the helpers above; imported last, when they exist.
-from api.routers import dashboard_maps  # noqa: E402
-
-router.include_router(dashboard_maps.router)

@@ -21,7 +21,6 @@ from api.deps import (
     require,
 )
 from api.downloads import attachment
-from api.routers.dashboard_twosided import router as dashboard_router
 from chainmatch.chains.schemas import GapListRef
 from chainmatch.chains.scope import region_label, resolve_region
 from chainmatch.gaplists import in_city, items_of, visible_lists
@@ -184,8 +183,3 @@ async def ranker_refresh(
     except RefreshError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return ranker_status(_admin, settings, index)
-
-
-# The dashboard pages of both sides (offers, a leader's lists with requirements, matchmaking) travel
-# with this router, so the app includes them with it.
-router.include_router(dashboard_router)
