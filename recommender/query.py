@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -59,6 +59,8 @@ class Vocabulary(Protocol):
         ...
 
 
+# Confidence of a reading that names nothing any firm lists (see QueryParser._doubt_unlisted)
+UNLISTED_CONFIDENCE = 0.45
 MAX_MENTION = 40  # characters; English names run long ("insulated gate bipolar transistor")
 
 # ----------------------------------------------------------------------------------- sourcing
@@ -359,7 +361,7 @@ class QueryParser:
                 text=norm,
                 product=canon[0],
                 via=VIA_ALIAS,
-                confidence=0.95,
+                confidence=self._doubt_unlisted(0.95, canon),
                 synonyms=tuple(canon[1:4]),
                 sourcing=_sourcing(normalize_text(description)) if description else Sourcing(),
             )
@@ -478,6 +480,15 @@ class QueryParser:
             unparsed=tuple(unparsed + reading.rest),
         )
 
+    def _doubt_unlisted(self, confidence: float, names: Sequence[str]) -> float:
+        """A reading found inside a longer text that names something no firm lists (a graph node,
+        an alias of one) is more likely a misreading than a real gap: below LOW_CONFIDENCE, so
+        the user sees flagged candidates, not an empty list. (A text that *is* such a name keeps
+        its certainty: there an empty list rightly says nobody makes it.)"""
+        if any(self.vocabulary.product_weight(alias_key(n)) >= 2 for n in names):
+            return confidence
+        return min(confidence, UNLISTED_CONFIDENCE)
+
     def _english(self, clause: str) -> Mention | None:
         """An English name read word by word (metal powder → 金属粉末, aluminum sheet → 铝板):
         the longest run of final words whose translations join into a known product, the
@@ -537,7 +548,7 @@ class QueryParser:
             return _Reading(
                 head.aliases[0],
                 VIA_ALIAS,
-                min(conf, 0.85),
+                self._doubt_unlisted(min(conf, 0.85), head.aliases),
                 alternatives=tuple(dict.fromkeys(alts))[:4],
                 synonyms=tuple(head.aliases[1:4]),
                 qualifiers=qualifiers,
@@ -545,12 +556,13 @@ class QueryParser:
                 rest=phrase.rest,
             )
         product = self.vocabulary.display(head.key)
+        synonyms += self._equivalents(head.key)
         return _Reading(
             product,
             VIA_MENTION,
-            conf,
+            self._doubt_unlisted(conf, [product, *synonyms]),
             alternatives=tuple(dict.fromkeys(a for a in alts if a != product))[:4],
-            synonyms=tuple(dict.fromkeys((*synonyms, *self._equivalents(head.key)))),
+            synonyms=tuple(dict.fromkeys(synonyms)),
             qualifiers=qualifiers,
             for_product=phrase.for_product,
             rest=phrase.rest,

@@ -174,3 +174,14 @@ def test_corpus_names_carry_their_aliases() -> None:
     mined = mine_corpus_aliases(["光电倍增管(PMT)", "IGBT(绝缘栅双极型晶体管)", "硫酸"])
     assert {(a.alias, a.canonical) for a in mined} == {("PMT", "光电倍增管"), ("IGBT", "绝缘栅双极型晶体管")}
     assert all(a.source == "corpus" for a in mined)
+
+
+def test_a_reading_that_names_nothing_listed_is_doubted_unless_it_is_the_whole_text() -> None:
+    # inside a sentence, a product-graph node no firm lists is more likely a misreading: flagged
+    u = _parser().parse("本地冷箱依赖外省供应，需寻找新的供应商")
+    assert u.product == "冷箱" and u.low_confidence
+    # typed as it is, the same name is certain: an empty list then says nobody makes it
+    u = _parser().parse("冷箱")
+    assert u.via == VIA_EXACT and not u.low_confidence
+    # a listed product in the same sentence position is not doubted
+    assert not _parser().parse("本地海绵依赖外省供应，需寻找新的供应商").low_confidence
