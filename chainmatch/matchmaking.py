@@ -14,13 +14,28 @@ from collections.abc import Sequence
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from chainmatch import offers as offers_mod
+from chainmatch.chains.schemas import GapListRef
+from chainmatch.chains.scope import region_label, resolve_region
 from chainmatch.exports import xlsx_append
+from chainmatch.gaplists import in_city, items_of, visible_lists
+from chainmatch.indexing import IndexService
+from chainmatch.keys import Principal
 from chainmatch.labels import place
+from chainmatch.refresh import ModelStore
 from chainmatch.requirements import evaluate
-from chainmatch.twosided import Context, OfferMark, TwoSidedItem, mark, matching_offer, rank_item
+from chainmatch.twosided import (
+    Context,
+    OfferMark,
+    TwoSidedItem,
+    context_for,
+    mark,
+    matching_offer,
+    rank_item,
+)
+from models.apikey import Role
 from models.gap import GapItem, GapList
 from models.offer import SupplyOffer
 from recommender.corpus import FirmMatch
@@ -186,6 +201,51 @@ def matchmaking(
     return MatchmakingResponse(
         region=region_label, model_version=model_version, lists=len(contexts), items=n_items, pairs=pairs
     )
+
+
+def matchmaking_for(
+    session: Session,
+    index: IndexService,
+    store: ModelStore,
+    principal: Principal,
+    *,
+    region: str | None,
+    city: str | None,
+    k: int,
+    gap_list_id: str | None = None,
+) -> tuple[MatchmakingResponse, list[GapListRef]]:
+    """:func:`matchmaking` over the gap lists ``principal`` may read: a bureau's or admin's in the
+    region (``resolve_region``: a bureau's default is its own), a leader's own; optionally just
+    ``gap_list_id``. Contacts are left out for a leader. Returns the answer and the lists (id,
+    version) it read."""
+    query = visible_lists(principal)
+    label: str | None = None
+    if principal.role is not Role.LEADER:
+        where = resolve_region(principal, region, city)
+        query = query.where(GapList.region_province == where.province)
+        if where.city:
+            query = query.where(in_city(where.city))
+        label = region_label(where)
+    if gap_list_id:
+        query = query.where(GapList.id == gap_list_id)
+    lists = list(session.exec(query.order_by(col(GapList.id))).all())
+    model = store.current()
+    names = leader_names(session, lists)
+    with index.searching() as engine:
+        contexts = []
+        for gl in lists:
+            items = items_of(session, gl)
+            ctx = context_for(session, engine, gl, items, model=model, role=principal.role)
+            contexts.append((ctx, items, names[gl.id]))
+        result = matchmaking(
+            session,
+            contexts,
+            k=k,
+            region_label=label,
+            model_version=store.version(engine),
+            with_contact=principal.role is not Role.LEADER,
+        )
+    return result, [GapListRef(id=gl.id, version=gl.version) for gl in lists]
 
 
 SIDE_LABELS = {"local": "本地配套", "target": "招商目标"}

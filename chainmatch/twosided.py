@@ -26,8 +26,10 @@ from api.schemas import MatchResult, UnderstoodAs
 from chainmatch import offers as offers_mod
 from chainmatch.matching import item_query, understood_as
 from chainmatch.outcomes import DECLINE_PENALTY, Outcome, outcomes_in
+from chainmatch.refresh import RefreshModel
 from chainmatch.requirements import by_item, evaluate, exclusion_summary, requirements_of
 from chainmatch.requirements import to_public as requirement_public
+from models.apikey import Role
 from models.gap import GapItem, GapItemPublic, GapList, RegionIn
 from models.offer import SupplyOffer
 from models.outreach import Stage
@@ -142,6 +144,27 @@ def context(
         outcomes_in(session, region, [i.name for i in items]),
         adjust,
         show_decline_reasons,
+    )
+
+
+def context_for(
+    session: Session,
+    engine: Recommender,
+    gap_list: GapList,
+    items: Sequence[GapItem],
+    *,
+    model: RefreshModel | None,
+    role: Role,
+) -> Context:
+    """:func:`context` as a caller of ``role`` sees it, with the deployment's refreshed ranker
+    ``model`` (if any) applied: a leader is not shown why firms declined."""
+    return context(
+        session,
+        engine,
+        gap_list,
+        items,
+        adjust=model.adjust if model else None,
+        show_decline_reasons=role is not Role.LEADER,
     )
 
 

@@ -26,25 +26,22 @@ from api.routers.dashboard import User, UserDep, _common, _with_msg, check_csrf,
 from chainmatch import offers as offers_mod
 from chainmatch.chains.errors import ChainError
 from chainmatch.chains.schemas import GapListRef
-from chainmatch.chains.scope import region_label, resolve_region
 from chainmatch.db import writer
 from chainmatch.gaplists import (
     GapListError,
     create_list,
     get_visible,
-    in_city,
     items_of,
     revise_list,
-    visible_lists,
 )
 from chainmatch.gapsheet import parse_sheet
-from chainmatch.matchmaking import invitation_xlsx, leader_names, matchmaking
+from chainmatch.matchmaking import invitation_xlsx, matchmaking_for
 from chainmatch.offers import OfferError, OfferForbidden, OfferNotFound
 from chainmatch.refresh import store_for
 from chainmatch.requirements import RequirementError, replace_requirements, requirements_of
-from chainmatch.twosided import context, recommend_both_sides
+from chainmatch.twosided import context_for, recommend_both_sides
 from models.apikey import Role
-from models.gap import GapItemCreate, GapList
+from models.gap import GapItemCreate
 from models.offer import SupplyOffer, SupplyOfferCreate, SupplyOfferUpdate
 from models.requirement import Criterion, RequirementsUpdate
 
@@ -287,14 +284,7 @@ def list_page(
         items = items_of(session, gap_list)
         requirements = {r.item: r for r in requirements_of(session, gap_list)}
         with index.searching() as engine:
-            ctx = context(
-                session,
-                engine,
-                gap_list,
-                items,
-                adjust=model.adjust if model else None,
-                show_decline_reasons=user.role is not Role.LEADER,
-            )
+            ctx = context_for(session, engine, gap_list, items, model=model, role=user.role)
             result = recommend_both_sides(ctx, items, k=5, model_version=store.version(engine))
     record_list_reads(
         db,
@@ -368,42 +358,9 @@ async def save_requirements(request: Request, list_id: ListId, user: UserDep, db
 
 # ------------------------------------------------------------------------------- matchmaking
 def _matchmaking(user: User, db: Any, index: Any, settings: Any, region: str | None, city: str | None) -> Any:
-    principal = user.principal
-    query = visible_lists(principal)
-    label = None
-    if principal.role is not Role.LEADER:
-        where = resolve_region(principal, region, city)
-        query = query.where(GapList.region_province == where.province)
-        if where.city:
-            query = query.where(in_city(where.city))
-        label = region_label(where)
     store = store_for(settings.data_dir, settings.ranker_path)
-    model = store.current()
     with Session(db) as session:
-        lists = list(session.exec(query.order_by(col(GapList.id))).all())
-        names = leader_names(session, lists)
-        with index.searching() as engine:
-            contexts = []
-            for gl in lists:
-                items = items_of(session, gl)
-                ctx = context(
-                    session,
-                    engine,
-                    gl,
-                    items,
-                    adjust=model.adjust if model else None,
-                    show_decline_reasons=principal.role is not Role.LEADER,
-                )
-                contexts.append((ctx, items, names[gl.id]))
-            result = matchmaking(
-                session,
-                contexts,
-                k=20,
-                region_label=label,
-                model_version=store.version(engine),
-                with_contact=principal.role is not Role.LEADER,
-            )
-    return result, [GapListRef(id=gl.id, version=gl.version) for gl in lists]
+        return matchmaking_for(session, index, store, user.principal, region=region, city=city, k=20)
 
 
 @router.get("/matchmaking", response_class=HTMLResponse)

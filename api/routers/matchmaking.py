@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.deps import (
     AdminDep,
@@ -22,16 +22,14 @@ from api.deps import (
 )
 from api.downloads import attachment
 from chainmatch.chains.schemas import GapListRef
-from chainmatch.chains.scope import region_label, resolve_region
-from chainmatch.gaplists import in_city, items_of, visible_lists
+from chainmatch.gaplists import items_of
 from chainmatch.keys import Principal
-from chainmatch.matchmaking import MatchmakingResponse, invitation_xlsx, leader_names, matchmaking
+from chainmatch.matchmaking import MatchmakingResponse, invitation_xlsx, matchmaking_for
 from chainmatch.refresh import ModelStore, RefreshError, RefreshModel, refresh_deployment, store_for
 from chainmatch.settings import Settings
-from chainmatch.twosided import TwoSidedRecommendations, context, recommend_both_sides
+from chainmatch.twosided import TwoSidedRecommendations, context_for, recommend_both_sides
 from models.apikey import Role
 from models.common import utcnow
-from models.gap import GapList
 
 router = APIRouter(tags=["matchmaking"])
 
@@ -68,14 +66,7 @@ def gap_list_matches(
     model = store.current()
     items = items_of(session, gap_list)
     with index.searching() as engine:
-        ctx = context(
-            session,
-            engine,
-            gap_list,
-            items,
-            adjust=model.adjust if model else None,
-            show_decline_reasons=principal.role is not Role.LEADER,
-        )
+        ctx = context_for(session, engine, gap_list, items, model=model, role=principal.role)
         result = recommend_both_sides(
             ctx, items, k=k, model_version=store.version(engine), min_score=min_score
         )
@@ -106,42 +97,17 @@ def region_matchmaking(
     region, for admin across a named region's, for a leader across its own items only (no other
     leader's data, no contacts). ``format=xlsx``: the 供需对接会 invitation list."""
     _check_k(k, settings)
-    query = visible_lists(principal)
-    label: str | None = None
-    if principal.role is not Role.LEADER:
-        where = resolve_region(principal, region, city)
-        query = query.where(GapList.region_province == where.province)
-        if where.city:
-            query = query.where(in_city(where.city))
-        label = region_label(where)
-    if gap_list_id:
-        query = query.where(GapList.id == gap_list_id)
-    lists = list(session.exec(query.order_by(col(GapList.id))).all())
-    store = model_store(settings)
-    model = store.current()
-    names = leader_names(session, lists)
-    with index.searching() as engine:
-        contexts = []
-        for gl in lists:
-            items = items_of(session, gl)
-            ctx = context(
-                session,
-                engine,
-                gl,
-                items,
-                adjust=model.adjust if model else None,
-                show_decline_reasons=principal.role is not Role.LEADER,
-            )
-            contexts.append((ctx, items, names[gl.id]))
-        result = matchmaking(
-            session,
-            contexts,
-            k=k,
-            region_label=label,
-            model_version=store.version(engine),
-            with_contact=principal.role is not Role.LEADER,
-        )
-    read_audit.record_lists("matchmaking", [GapListRef(id=gl.id, version=gl.version) for gl in lists])
+    result, refs = matchmaking_for(
+        session,
+        index,
+        model_store(settings),
+        principal,
+        region=region,
+        city=city,
+        k=k,
+        gap_list_id=gap_list_id,
+    )
+    read_audit.record_lists("matchmaking", refs)
     if format == "xlsx":
         return attachment(
             invitation_xlsx(result),
