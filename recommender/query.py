@@ -436,6 +436,8 @@ class QueryParser:
             if names_product and (not chosen or (bracketed and all(c[2] or c is chosen[0] for c in chosen))):
                 chosen.append((clause, ms, bracketed))
                 continue
+            if chosen and not ms and _states_sourcing(clause):
+                continue  # 进口占比约70% / 主要依赖日本进口 after the product: read into ``sourcing``
             if _looks_like_spec(clause):
                 specs.append(clause)
             elif clause.endswith(("级", "型", "式")) and len(clause) <= 8:
@@ -706,6 +708,16 @@ def _clauses(text: str) -> list[tuple[str, bool]]:
                 if sub:
                     out.append((sub, bracketed))
     return out
+
+
+def _states_sourcing(clause: str) -> bool:
+    """A clause that only states where the product comes from (read into Sourcing)."""
+    return bool(
+        _IMPORT_RE.search(clause)
+        or _SINGLE_RE.search(clause)
+        or _COUNTRY_RE.search(clause)
+        or any(rx.search(clause) for rx in _IMPORT_SHARE_RES)
+    )
 
 
 def _looks_like_spec(clause: str) -> bool:

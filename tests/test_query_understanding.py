@@ -121,6 +121,8 @@ def test_the_parts_of_a_reading() -> None:
     assert u.sourcing.countries == ("日本", "德国")
     assert u.sourcing.import_dependent and u.sourcing.single_supplier
     assert not u.low_confidence
+    # sourcing clauses are read into sourcing, not repeated as specs or left over
+    assert not any("进口" in x or "日本" in x or "供应商" in x for x in (*u.specs, *u.unparsed))
 
 
 def test_purpose_and_qualifiers() -> None:
@@ -167,6 +169,8 @@ def test_user_aliases_take_effect_in_the_live_table() -> None:
 def test_unknown_text_is_a_flagged_guess_not_nothing() -> None:
     u = _parser().parse("某型号特种密封圈")
     assert u.via == VIA_HEAD and u.product and u.low_confidence
+    u = _parser().parse("特种密封圈依赖进口")  # a sourcing fact does not hide the head
+    assert u.via == VIA_HEAD and u.product and u.sourcing.import_dependent
     assert _parser().parse("，，，").via == VIA_NONE
 
 
