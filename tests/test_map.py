@@ -165,20 +165,24 @@ def test_map_counts_and_candidates_on_the_sample(world: tuple[LiveServer, Keys])
 
 
 @pytest.mark.parametrize(
-    ("places", "allowed"),
+    ("places", "allowed", "item"),
     [
-        (["abroad"], {"abroad"}),
-        (["neighbouring"], {"neighbouring"}),
-        (["elsewhere_china", "abroad"], {"elsewhere_china", "abroad"}),
-        (["same_province"], {"same_province"}),
+        (["abroad"], {"abroad"}, None),
+        # the one neighbouring-province maker of the sample: 福建's 科学级CMOS相机 (imaging node)
+        (["neighbouring"], {"neighbouring"}, "科学级CMOS相机"),
+        (["elsewhere_china", "abroad"], {"elsewhere_china", "abroad"}, None),
+        (["same_province"], {"same_province"}, None),
     ],
 )
 def test_place_filter_applies_before_the_cut(
-    world: tuple[LiveServer, Keys], places: list[str], allowed: set[str]
+    world: tuple[LiveServer, Keys], places: list[str], allowed: set[str], item: str | None
 ) -> None:
     server, keys = world
+    params: dict[str, object] = {"place": places, "k": 5}
+    if item:
+        params["item"] = item
     with server.client(keys.bureau_gd) as c:
-        data = c.get(f"/v1/chains/{CHAIN_ID}/map", params={"place": places, "k": 5}).json()
+        data = c.get(f"/v1/chains/{CHAIN_ID}/map", params=params).json()
     assert {x["place_class"] for x in data["candidates"]} <= allowed
     if "abroad" in places:
         assert data["countries"] and all(
