@@ -296,7 +296,16 @@ def coerce_cells(raw: dict[str, Any]) -> dict[str, Any]:
 
 def read_rows(data: bytes, name: str | None) -> list[tuple[int, dict[str, Any]]]:
     """(row number as a spreadsheet shows it, cells by header) of an XLSX (first sheet), CSV, JSON
-    array or JSON lines file."""
+    array or JSON lines file. A file with no record is an error, not an import of nothing."""
+    from chainmatch.ingest.readers import UnreadableInput
+
+    rows = _read_rows(data, name)
+    if not rows:
+        raise UnreadableInput("文件中没有任何记录 (the file holds no records)")
+    return rows
+
+
+def _read_rows(data: bytes, name: str | None) -> list[tuple[int, dict[str, Any]]]:
     from chainmatch.ingest.readers import Format, UnreadableInput, decode, parse_records
 
     if data[:2] == b"PK":
