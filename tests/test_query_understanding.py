@@ -133,6 +133,11 @@ def test_purpose_and_qualifiers() -> None:
     assert set(u.qualifiers) >= {"电子级"}
 
 
+def test_an_import_share_with_its_source_country() -> None:
+    u = _parser().parse("光电倍增管目前100%依赖日本进口，单一供应商")
+    assert u.sourcing.import_share == pytest.approx(1.0) and u.sourcing.countries == ("日本",)
+
+
 def test_money_is_read_only_when_stated_as_money() -> None:
     assert _parser().parse("离子源，年采购额3000万元").annual_demand_cny == pytest.approx(3.0e7)
     assert _parser().parse("硫酸（98%，年需求2万吨）").annual_demand_cny is None
