@@ -12,13 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from api.schemas import GapSheetReport, MatchResponse, MatchResult
 from chainmatch.aliases_cli import aliases_app
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
 from chainmatch.ingest.report import IngestReport, RecordIssue
 from chainmatch.labels import OUTCOMES, place, scale_label, tag_label
 from chainmatch.offers_cli import offers_app, ranker_refresh
 from chainmatch.settings import Settings, get_settings
+from models.matching import GapSheetReport, MatchResponse, MatchResult
 
 app = typer.Typer(help="ChainMatch — 链长制 · 补链强链精准招商", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(
@@ -428,7 +428,7 @@ def match_cmd(
     (用于质谱仪的离子源，依赖日本进口): how it was read is printed above the list."""
     from chainmatch.indexing import IndexService
     from chainmatch.matching import firm_filter, match_response
-    from chainmatch.regions import normalize_province
+    from models.regions import normalize_province
     from recommender.corpus import MatchQuery, Region, Scope
 
     settings = get_settings()

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.schemas import GapSheetReport, SheetIssue
 from chainmatch.db import session_scope
 from chainmatch.gaplists import (
     GapListError,
@@ -24,6 +23,7 @@ from chainmatch.gaplists import (
 from chainmatch.gapsheet import parse_sheet
 from chainmatch.ingest.report import IngestReport, validation_issues
 from models.gap import GapItemCreate, GapList, GapListCreate, RegionIn
+from models.matching import GapSheetReport, SheetIssue
 
 
 def import_gap_lists(engine: Engine, path: Path, *, understand: Understand | None = None) -> IngestReport:

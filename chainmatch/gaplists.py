@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from chainmatch.keys import Principal
-from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import Role
 from models.common import utcnow
 from models.firm import Firm
@@ -28,6 +27,7 @@ from models.gap import (
     GapListRevision,
     RegionIn,
 )
+from models.regions import normalize_city, normalize_province
 from recommender.understanding import Understanding
 
 # ``Recommender.understand``: how a weak-link text is read (product, qualifiers, sourcing facts …).

@@ -38,10 +38,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api.schemas import GapSheetReport, SheetIssue, SheetRowReport, UnderstoodAs
 from chainmatch.gaplists import Understand, fill_from_text
 from chainmatch.ingest.readers import UnreadableInput, decode
 from models.gap import GapItemCreate
+from models.matching import GapSheetReport, SheetIssue, SheetRowReport, UnderstoodAs
 from recommender.text import normalize_text
 
 # Fields of GapItemCreate a column may fill, plus TEXT: a free-text column read as the item's name.

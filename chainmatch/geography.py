@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chainmatch.regions import normalize_province
+from models.regions import normalize_province
 
 GEO = Path(__file__).with_name("geo")
 Point = tuple[float, float]

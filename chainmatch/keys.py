@@ -18,10 +18,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from chainmatch.db import writer
-from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import ApiKey, Role
 from models.common import utcnow
 from models.firm import Firm
+from models.regions import normalize_city, normalize_province
 
 logger = logging.getLogger(__name__)
 

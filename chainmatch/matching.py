@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.schemas import (
+from chainmatch.gaplists import item_text
+from chainmatch.labels import pct
+from models.gap import GapItem, GapItemPublic, GapList, RegionIn
+from models.matching import (
     Filters,
     GapListRecommendations,
     ItemRecommendations,
@@ -16,10 +19,7 @@ from api.schemas import (
     MatchResult,
     UnderstoodAs,
 )
-from chainmatch.gaplists import item_text
-from chainmatch.labels import pct
-from chainmatch.regions import normalize_province
-from models.gap import GapItem, GapItemPublic, GapList, RegionIn
+from models.regions import normalize_province
 from recommender.corpus import FirmFilter, MatchQuery, Region, Scope
 from recommender.engine import Recommender
 

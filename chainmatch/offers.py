@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from chainmatch.keys import Principal
-from chainmatch.regions import normalize_province
 from models.apikey import Role
 from models.common import utcnow
 from models.firm import Firm
@@ -38,6 +37,7 @@ from models.offer import (
     SupplyOfferRevision,
     SupplyOfferUpdate,
 )
+from models.regions import normalize_province
 from recommender.corpus import Region
 from recommender.text import normalize_key, normalize_text
 from recommender.understanding import Understanding

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chainmatch.regions import PROVINCES
+from models.regions import PROVINCES
 from recommender.corpus import Region
 from recommender.explain import DOMESTIC
 

@@ -18,10 +18,10 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from chainmatch.labels import cny, scale_label
-from chainmatch.regions import normalize_province
 from models.common import utcnow
 from models.gap import GapItem, GapList
 from models.offer import SupplyOffer
+from models.regions import normalize_province
 from models.requirement import Criterion, GapRequirement, RequirementIn, RequirementPublic, RequirementsUpdate
 from recommender.corpus import FirmDoc, Region
 from recommender.text import normalize_text

@@ -22,7 +22,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from api.schemas import MatchResult, UnderstoodAs
 from chainmatch import offers as offers_mod
 from chainmatch.matching import item_query, understood_as
 from chainmatch.outcomes import DECLINE_PENALTY, Outcome, outcomes_in
@@ -31,6 +30,7 @@ from chainmatch.requirements import by_item, evaluate, exclusion_summary, requir
 from chainmatch.requirements import to_public as requirement_public
 from models.apikey import Role
 from models.gap import GapItem, GapItemPublic, GapList, RegionIn
+from models.matching import MatchResult, UnderstoodAs
 from models.offer import SupplyOffer
 from models.outreach import Stage
 from models.requirement import GapRequirement, RequirementPublic

@@ -14,9 +14,9 @@ from pydantic import ConfigDict, StringConstraints, field_validator, model_valid
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from chainmatch.regions import is_known_province, normalize_city, normalize_province
 from models.common import NormText, OptNormText, enum_type, utcnow
 from models.gap import RegionIn
+from models.regions import is_known_province, normalize_city, normalize_province
 from recommender.text import normalize_key, normalize_text
 
 CHAIN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"

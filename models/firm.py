@@ -10,8 +10,6 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, DateTime, Index
 from sqlmodel import Field, SQLModel
 
-from chainmatch.regions import normalize_city, normalize_province
-from chainmatch.uscc import validate_uscc
 from models.common import (
     MAX_CNY,
     MAX_EMPLOYEES,
@@ -25,6 +23,8 @@ from models.common import (
     finite_input,
     utcnow,
 )
+from models.regions import normalize_city, normalize_province
+from models.uscc import validate_uscc
 
 FIRM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 

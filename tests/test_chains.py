@@ -15,7 +15,7 @@ import pytest
 
 from chainmatch.chains.store import import_chain, read_definition_file
 from chainmatch.db import init_db, make_engine, session_scope
-from chainmatch.regions import PROVINCES
+from models.regions import PROVINCES
 from recommender.text import normalize_key
 from tests.conftest import SAMPLE_DIR, Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
 

@@ -13,9 +13,9 @@ from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import UnreadableInput, parse_records
 from chainmatch.ingest.relations import ingest_relations
 from chainmatch.settings import Settings
-from chainmatch.uscc import uscc_check_char, validate_uscc
 from models.firm import Firm, FirmProduct, FirmTag
 from models.relation import ProductRelation
+from models.uscc import uscc_check_char, validate_uscc
 
 GOOD = [
     {

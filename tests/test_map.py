@@ -19,7 +19,7 @@ from chainmatch.places import (
     place_class,
     place_filter,
 )
-from chainmatch.regions import PROVINCES
+from models.regions import PROVINCES
 from recommender.corpus import Region
 from tests.conftest import Keys, LiveServer
 from tests.test_chains import CHAIN_ID, start_world

@@ -12,7 +12,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api.deps import AdminDep, DbDep, IndexDep, PageSizeDep, PrincipalDep, ReadSessionDep
 from api.errors import ErrorBody
-from api.schemas import Page
 from chainmatch.aliases import (
     AliasError,
     AliasExists,
@@ -24,6 +23,7 @@ from chainmatch.aliases import (
     remove_alias_by_id,
 )
 from models.alias import AliasSource, ProductAliasCreate, ProductAliasPublic
+from models.matching import Page
 from recommender.aliases import Alias
 from recommender.errors import IndexNotFound
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from api.deps import AdminDep, PageSizeDep, ReadSessionDep
-from api.schemas import Page
 from models.audit import AuditEvent, AuditEventPublic
+from models.matching import Page
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

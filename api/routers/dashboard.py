@@ -62,7 +62,6 @@ from chainmatch.gaplists import items_of, visible_lists
 from chainmatch.keys import Principal, authenticate
 from chainmatch.labels import template_environment
 from chainmatch.matching import reading_rows, recommend_gap_list, recommend_text
-from chainmatch.regions import PROVINCES
 from chainmatch.twosided import offer_marks
 from models.apikey import ApiKey, Role
 from models.chain import ChainNode
@@ -70,6 +69,7 @@ from models.common import utcnow
 from models.firm import Firm
 from models.gap import GapList, RegionIn
 from models.outreach import STAGE_LABELS, DashboardSession, OutreachCreate, Stage, StageChange
+from models.regions import PROVINCES
 from recommender.corpus import MatchQuery, Region, Scope
 from recommender.errors import InvalidQuery
 from recommender.text import normalize_key, normalize_text

@@ -34,10 +34,10 @@ from chainmatch.chains.store import default_region, live_chain, to_public
 from chainmatch.firmprofile import build_profile
 from chainmatch.geography import country_name
 from chainmatch.places import PLACE_LABELS, PLACE_ORDER, PlaceClass
-from chainmatch.regions import normalize_province
 from models.apikey import Role
 from models.chain import Segment
 from models.firm import Firm
+from models.regions import normalize_province
 from recommender.corpus import Region
 
 router: APIRouter = APIRouter(include_in_schema=False)

@@ -24,16 +24,16 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.schemas import Page
 from chainmatch.chains.scope import resolve_region
 from chainmatch.firmprofile import FirmProfile, build_profile
 from chainmatch.ingest.firms import ingest_firms, soft_delete_firm
 from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.ingest.report import IngestReport
 from chainmatch.keys import Principal
-from chainmatch.regions import normalize_province
 from models.apikey import Role
 from models.firm import Contact, Firm, FirmAdminPublic, FirmProduct, FirmTag, FirmUpdate, ProductPublic
+from models.matching import Page
+from models.regions import normalize_province
 from recommender.corpus import Region
 from recommender.text import normalize_text
 

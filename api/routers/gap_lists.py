@@ -22,7 +22,6 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.schemas import GapListRecommendations, GapSheetReport, Page
 from chainmatch.gaplists import (
     GapListError,
     create_list,
@@ -38,6 +37,7 @@ from chainmatch.matching import recommend_gap_list
 from models.apikey import Role
 from models.common import NormText
 from models.gap import GapList, GapListCreate, GapListPublic, GapListUpdate, RegionIn
+from models.matching import GapListRecommendations, GapSheetReport, Page
 
 router = APIRouter(prefix="/v1/gap-lists", tags=["gap lists"])
 

@@ -11,7 +11,13 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import BureauOrAdminDep, IndexDep, RateLimiterDep, SettingsDep, throttle
 from api.errors import status_for
-from api.schemas import (
+from chainmatch.indexing import IndexService
+from chainmatch.keys import Principal
+from chainmatch.matching import firm_filter, match_response
+from chainmatch.settings import Settings
+from models.apikey import Role
+from models.gap import RegionIn
+from models.matching import (
     BatchMatchLine,
     BatchMatchQuery,
     BatchMatchRequest,
@@ -19,13 +25,7 @@ from api.schemas import (
     MatchRequest,
     MatchResponse,
 )
-from chainmatch.indexing import IndexService
-from chainmatch.keys import Principal
-from chainmatch.matching import firm_filter, match_response
-from chainmatch.regions import normalize_city, normalize_province
-from chainmatch.settings import Settings
-from models.apikey import Role
-from models.gap import RegionIn
+from models.regions import normalize_city, normalize_province
 from recommender.corpus import MatchQuery, Region, Scope
 from recommender.errors import RecommenderError
 

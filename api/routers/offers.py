@@ -23,9 +23,9 @@ from api.deps import (
     SettingsDep,
     SupplyOfferDep,
 )
-from api.schemas import Page
 from chainmatch import offers
 from chainmatch.ingest.readers import UnreadableInput
+from models.matching import Page
 from models.offer import SupplyOffer, SupplyOfferCreate, SupplyOfferPublic, SupplyOfferUpdate
 
 router = APIRouter(prefix="/v1/supply-offers", tags=["supply offers"])

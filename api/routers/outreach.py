@@ -18,7 +18,6 @@ from api.deps import (
 )
 from api.downloads import attachment
 from api.errors import ErrorBody
-from api.schemas import Page
 from chainmatch.chains.outreach import (
     change_stage,
     create_record,
@@ -32,6 +31,7 @@ from chainmatch.chains.outreach import (
 from chainmatch.chains.scope import resolve_region
 from chainmatch.exports import csv_bytes
 from models.firm import Firm
+from models.matching import Page
 from models.outreach import (
     CandidateKind,
     FeedbackRow,

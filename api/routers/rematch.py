@@ -9,10 +9,10 @@ from fastapi.responses import FileResponse
 
 from api.deps import BureauOrAdminDep, DbDep, IndexDep, ReadAuditDep, SettingsDep
 from api.downloads import DOWNLOAD_HEADERS, content_disposition
-from api.schemas import RematchRequest
-from chainmatch.regions import normalize_city, normalize_province
 from chainmatch.rematch import RematchJobPublic, RematchJobs, rematch_jobs_for
 from models.apikey import Role
+from models.matching import RematchRequest
+from models.regions import normalize_city, normalize_province
 from recommender.corpus import Region
 
 router = APIRouter(prefix="/v1", tags=["match"])

@@ -17,8 +17,8 @@ import re
 
 from chainmatch.chains.corpus import CorpusView
 from chainmatch.chains.errors import ChainError
-from chainmatch.regions import normalize_city, normalize_province
 from models.chain import MAX_PRODUCTS_PER_NODE, ChainCreate, ChainFromGraph, Segment
+from models.regions import normalize_city, normalize_province
 from recommender.products import is_well_formed
 from recommender.text import normalize_key
 

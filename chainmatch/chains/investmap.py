@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.schemas import Filters, MatchResult, MinMatchScore
 from chainmatch import geography
 from chainmatch.chains.assessment import assess, region_in
 from chainmatch.chains.corpus import corpus_view
@@ -40,10 +39,11 @@ from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
 from chainmatch.labels import place
 from chainmatch.places import PlaceClass, place_class, place_filter, place_label
-from chainmatch.regions import normalize_province
 from models.chain import Segment
 from models.gap import RegionIn
+from models.matching import Filters, MatchResult, MinMatchScore
 from models.outreach import STAGE_LABELS, OutreachRecord, Stage
+from models.regions import normalize_province
 from recommender.corpus import Region
 from recommender.explain import DOMESTIC
 from recommender.text import normalize_key

@@ -13,12 +13,12 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
-from api.schemas import MatchResult
 from chainmatch.chains import investmap, svg
 from chainmatch.chains.schemas import ChainReport, WeakLink
 from chainmatch.exports import csv_bytes, xlsx_append
 from chainmatch.geography import country_name
 from chainmatch.labels import KINDS, LEVELS, SEGMENTS, place, scale_label, tag_label, template_environment
+from models.matching import MatchResult
 from recommender.explain import DOMESTIC
 
 TEMPLATES = Path(__file__).with_name("templates")

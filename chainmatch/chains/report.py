@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.schemas import Filters, MatchResult
 from chainmatch.chains.assessment import assess, gap_candidates, region_in
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.schemas import (
@@ -33,6 +32,7 @@ from chainmatch.keys import Principal
 from chainmatch.matching import firm_filter
 from chainmatch.places import WIDEN, PlaceFilter, annotate
 from models.common import utcnow
+from models.matching import Filters, MatchResult
 from recommender.corpus import FirmMatch, MatchQuery, Region, Scope
 from recommender.text import normalize_key
 

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MatchResult, MinMatchScore
 from models.chain import ChainPublic, Segment
 from models.gap import RegionIn
+from models.matching import MatchResult, MinMatchScore
 
 SupplyFlag = Literal["zero_source", "single_source", "few_sources", "supplied"]
 Level = Literal["high", "medium", "low"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chainmatch.chains.errors import RegionForbidden, RegionInvalid, RegionMissing
 from chainmatch.keys import Principal
 from chainmatch.labels import place
-from chainmatch.regions import is_known_province, normalize_city, normalize_province
 from models.apikey import Role
+from models.regions import is_known_province, normalize_city, normalize_province
 from recommender.corpus import Region
 
 

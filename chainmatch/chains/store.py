@@ -21,7 +21,6 @@ from chainmatch.chains.errors import ChainError, ChainExists, ChainNotFound, Reg
 from chainmatch.chains.scope import within
 from chainmatch.keys import Principal
 from chainmatch.labels import place
-from chainmatch.regions import normalize_city, normalize_province
 from models.apikey import Role
 from models.chain import (
     Chain,
@@ -36,6 +35,7 @@ from models.chain import (
     ChainSummary,
 )
 from models.common import utcnow
+from models.regions import normalize_city, normalize_province
 from recommender.corpus import Region
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from tqdm import tqdm
 from chainmatch.db import bump_revision, session_scope
 from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.ingest.report import IngestReport, validation_issues
-from chainmatch.regions import is_known_province
 from models.common import utcnow
 from models.firm import Firm, FirmCreate, FirmProduct, FirmTag
+from models.regions import is_known_province
 from recommender.corpus import Product
 from recommender.products import clean_products
 
