@@ -10,20 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
-from chainmatch.chains.errors import (
-    ChainError,
-    ChainExists,
-    ChainNotFound,
-    OutreachConflict,
-    OutreachError,
-    OutreachNotFound,
-    RegionForbidden,
-)
-from chainmatch.chains.jobs import JobNotFound
-from chainmatch.ingest.readers import UnreadableInput
-from chainmatch.offers import OfferError, OfferForbidden, OfferNotFound
-from chainmatch.requirements import RequirementError
-from recommender.errors import IndexCorrupt, IndexNotFound, InvalidQuery, RecommenderError, RegionRequired
+from chainmatch.errors import DOMAIN_ERRORS, http_headers, http_status
 
 logger = logging.getLogger(__name__)
 
@@ -51,48 +38,9 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _doc("the index is not available yet"),
 }
 
-# Domain exception → status, first match wins (subclasses before their bases). The message of
-# a domain exception is written for the user (Chinese first) and is sent as it is.
-_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (InvalidQuery, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (RegionRequired, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (UnreadableInput, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (IndexNotFound, status.HTTP_503_SERVICE_UNAVAILABLE),
-    (IndexCorrupt, status.HTTP_503_SERVICE_UNAVAILABLE),
-    (ChainNotFound, status.HTTP_404_NOT_FOUND),
-    (OutreachNotFound, status.HTTP_404_NOT_FOUND),
-    (JobNotFound, status.HTTP_404_NOT_FOUND),
-    (ChainExists, status.HTTP_409_CONFLICT),
-    (OutreachConflict, status.HTTP_409_CONFLICT),
-    (RegionForbidden, status.HTTP_403_FORBIDDEN),
-    (OfferNotFound, status.HTTP_404_NOT_FOUND),
-    (OfferForbidden, status.HTTP_403_FORBIDDEN),
-    (OfferError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (RequirementError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (ChainError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    (OutreachError, status.HTTP_422_UNPROCESSABLE_CONTENT),
-)
-DOMAIN_ERRORS = (
-    RecommenderError,
-    UnreadableInput,
-    ChainError,
-    OutreachError,
-    JobNotFound,
-    OfferError,
-    OfferForbidden,
-    OfferNotFound,
-    RequirementError,
-)
-
-
-def status_for(exc: Exception) -> int:
-    """The HTTP status of a domain exception (400 for one not in the table)."""
-    return next((code for kind, code in _STATUS if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc), headers=http_headers(exc))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from chainmatch.db import session_scope
+from chainmatch.errors import AliasError, AliasExists, AliasNotFound
 from chainmatch.ingest.readers import decode
 from chainmatch.ingest.report import IngestReport, validation_issues
 from models.alias import AliasSource, ProductAlias, ProductAliasCreate, ProductAliasPublic
@@ -40,18 +41,6 @@ from recommender.text import normalize_text
 # Listing order: the administrators' own first, then the shipped and mined ones.
 _SOURCE_ORDER = {s: i for i, s in enumerate(("user", "curated", "corpus", "cedict"))}
 MAX_IMPORT_ROWS = 50_000
-
-
-class AliasError(ValueError):
-    """A product-alias request that cannot be carried out (the message says why, in Chinese)."""
-
-
-class AliasExists(AliasError):
-    pass
-
-
-class AliasNotFound(AliasError):
-    pass
 
 
 # ----------------------------------------------------------------------------- revision

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from chainmatch.corpus_loader import load_firm_docs, load_relations
 from chainmatch.db import init_db, make_engine
+from chainmatch.errors import CorpusFileError
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
 from chainmatch.ingest.relations import ingest_relations
@@ -23,10 +24,6 @@ from chainmatch.settings import Settings
 from recommender.corpus import FirmDoc, Relation
 
 logger = logging.getLogger(__name__)
-
-
-class CorpusFileError(ValueError):
-    """An input file the importer rejects (the first errors are in the message)."""
 
 
 def corpus_from_files(

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, delete, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from chainmatch.errors import GapListError
 from chainmatch.keys import Principal
 from models.apikey import Role
 from models.common import utcnow
@@ -36,10 +37,6 @@ Understand = Callable[[str, str | None], Understanding]
 # The item fields that sourcing facts stated in the text fill when the submitter left them empty.
 FILLED_FROM_TEXT = ("current_source_country", "import_share", "annual_demand_cny")
 MAX_COUNTRY_CHARS = 60  # GapItemBase.current_source_country
-
-
-class GapListError(ValueError):
-    """A gap list request that cannot be carried out as asked (unknown leader, bad region…)."""
 
 
 def in_city(city: str) -> ColumnElement[bool]:

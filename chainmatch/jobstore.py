@@ -24,20 +24,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, Self, TypeVar, cast
 
+from chainmatch.errors import JobNotFound
 from models.common import utcnow
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 STALE_AFTER = timedelta(minutes=10)
 
 JobState = Literal["queued", "running", "done", "failed"]
-
-
-class JobNotFound(LookupError):
-    """No such job of the caller's, or (for results) not finished yet (404 at the API)."""
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__("任务不存在或尚未完成 (job not found or not done)")
-        self.job_id = job_id
 
 
 class StoredJob(Protocol):

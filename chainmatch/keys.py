@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from chainmatch.db import writer
+from chainmatch.errors import KeyScopeError
 from models.apikey import ApiKey, Role
 from models.common import utcnow
 from models.firm import Firm
@@ -28,10 +29,6 @@ logger = logging.getLogger(__name__)
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
 # Roles scoped to one firm: a chain leader (its gap lists) and a supplier (its supply offers).
 FIRM_ROLES = frozenset({Role.LEADER, Role.SUPPLIER})
-
-
-class KeyScopeError(ValueError):
-    """The scope given for a new key does not fit its role."""
 
 
 @dataclass(frozen=True, slots=True)

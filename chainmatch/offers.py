@@ -26,6 +26,7 @@ from sqlalchemy import false
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from chainmatch.errors import OfferError, OfferForbidden, OfferNotFound
 from chainmatch.keys import Principal
 from models.apikey import Role
 from models.common import utcnow
@@ -43,18 +44,6 @@ from recommender.text import normalize_key, normalize_text
 from recommender.understanding import Understanding
 
 Understand = Callable[[str, str | None], Understanding]
-
-
-class OfferError(ValueError):
-    """An offer request that cannot be carried out as asked (unknown firm, firm outside the region…)."""
-
-
-class OfferNotFound(LookupError):
-    """No such offer, or one the caller may not see."""
-
-
-class OfferForbidden(PermissionError):
-    """The caller's role may not do this to offers."""
 
 
 def today() -> date:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from chainmatch.errors import RefreshError
 from chainmatch.requirements import distance_km
 from recommender.corpus import FirmMatch, Region
 
@@ -53,10 +54,6 @@ MIN_OUTCOMES = 10  # at least this many decisive outcomes, with both kinds among
 FILE_NAME = "ranker_refresh.json"
 _SCALES = {"micro": 0.0, "small": 1.0, "medium": 2.0, "large": 3.0}
 SPECIALISED_TAGS = frozenset({"专精特新", "小巨人", "专精特新小巨人"})
-
-
-class RefreshError(ValueError):
-    """Not enough outcomes to learn from, or no benchmark to check against."""
 
 
 def features(match: FirmMatch, region: Region, has_offer: bool) -> list[float]:

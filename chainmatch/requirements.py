@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
+from chainmatch.errors import RequirementError
 from chainmatch.labels import cny, scale_label
 from models.common import utcnow
 from models.gap import GapItem, GapList
@@ -25,11 +26,6 @@ from models.regions import normalize_province
 from models.requirement import Criterion, GapRequirement, RequirementIn, RequirementPublic, RequirementsUpdate
 from recommender.corpus import FirmDoc, Region
 from recommender.text import normalize_text
-
-
-class RequirementError(ValueError):
-    """Requirements that do not fit the list (an item it does not hold, an item named twice…)."""
-
 
 SCALE_ORDER = {"micro": 0, "small": 1, "medium": 2, "large": 3}
 

@@ -177,7 +177,7 @@ def test_yaml_and_json_definition_files(tmp_path: Path) -> None:
     assert read_definition_file(path) == read_definition_file(SAMPLE_DIR / "chain.json")
     broken = tmp_path / "broken.json"
     broken.write_text('{"id": "x", "name": "y", "nodes": []}', encoding="utf-8")
-    from chainmatch.chains.errors import ChainError
+    from chainmatch.errors import ChainError
 
     with pytest.raises(ChainError, match="nodes"):
         read_definition_file(broken)

@@ -36,13 +36,11 @@ from sqlmodel import Session, col, select
 
 from api.audit import audit, record_list_reads, route_of
 from api.deps import DbDep, IndexDep, SettingsDep, get_rate_limiter, throttle
-from api.errors import status_for
 from api.ratelimit import RateLimiter
 from api.routers.chains import download, report_jobs, submit_report_job
 from chainmatch.chains import svg
 from chainmatch.chains.assessment import assess, gap_candidates
 from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.errors import ChainError, ChainNotFound, OutreachError, RegionMissing
 from chainmatch.chains.jobs import ReportJobs
 from chainmatch.chains.outreach import (
     PIPELINE,
@@ -58,6 +56,7 @@ from chainmatch.chains.schemas import ReportRequest, gap_lists_read
 from chainmatch.chains.scope import region_key, region_label, resolve_region
 from chainmatch.chains.store import default_region, list_chains, live_chain, to_public
 from chainmatch.db import writer
+from chainmatch.errors import ChainError, ChainNotFound, OutreachError, RegionMissing, http_status
 from chainmatch.gaplists import items_of, visible_lists
 from chainmatch.keys import Principal, authenticate
 from chainmatch.labels import template_environment
@@ -269,7 +268,7 @@ def _domain(request: Request, user: User, call: Callable[[], HTMLResponse]) -> H
     try:
         return call()
     except (ChainError, OutreachError) as exc:
-        code = status_for(exc)
+        code = http_status(exc)
         return page("error.html", code, **_common(request, user, code=code, message=str(exc)))
 
 
@@ -818,7 +817,7 @@ def start_job(
             audit(session, user.principal, "report", "chain", chain.id)
             session.commit()
     except ChainError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
     job = submit_report_job(jobs, db, index, chain_id, where, user.principal, ReportRequest(top=top, k=k))
     return JSONResponse(_job_json(job), status_code=status.HTTP_202_ACCEPTED)
 
@@ -878,7 +877,7 @@ def report_now(
         result = build_report(db, index, chain_id, where, user.principal, ReportRequest(top=top, k=k))
     except ChainError as exc:
         return page(
-            "error.html", status_for(exc), **_common(request, user, code=status_for(exc), message=str(exc))
+            "error.html", http_status(exc), **_common(request, user, code=http_status(exc), message=str(exc))
         )
     data = render(result, fmt)
     route = route_of(request.method, request.url.path)

@@ -24,9 +24,9 @@ from api.deps import DbDep, IndexDep, SettingsDep
 from api.downloads import attachment
 from api.routers.dashboard import User, UserDep, _common, _with_msg, check_csrf, page
 from chainmatch import offers as offers_mod
-from chainmatch.chains.errors import ChainError
 from chainmatch.chains.schemas import GapListRef
 from chainmatch.db import writer
+from chainmatch.errors import ChainError
 from chainmatch.gaplists import (
     GapListError,
     create_list,

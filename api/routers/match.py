@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import BureauOrAdminDep, IndexDep, RateLimiterDep, SettingsDep, throttle
-from api.errors import status_for
+from chainmatch.errors import http_status
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
 from chainmatch.matching import firm_filter, match_response
@@ -97,7 +97,7 @@ def _answer(index: IndexService, q: BatchMatchQuery, principal: Principal, setti
     except HTTPException as exc:
         return BatchMatchLine(id=q.id, status=exc.status_code, error=str(exc.detail))
     except RecommenderError as exc:
-        return BatchMatchLine(id=q.id, status=status_for(exc), error=str(exc))
+        return BatchMatchLine(id=q.id, status=http_status(exc), error=str(exc))
     return BatchMatchLine(id=q.id, status=200, **dict(answer))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from chainmatch.chains.corpus import CorpusView
-from chainmatch.chains.errors import ChainError
+from chainmatch.errors import ChainError
 from models.chain import MAX_PRODUCTS_PER_NODE, ChainCreate, ChainFromGraph, Segment
 from models.regions import normalize_city, normalize_province
 from recommender.products import is_well_formed

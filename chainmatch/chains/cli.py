@@ -61,9 +61,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def _region(engine: Engine, chain_id: str, region: str | None, city: str | None) -> Region:
     from sqlmodel import Session
 
-    from chainmatch.chains.errors import ChainError
     from chainmatch.chains.scope import resolve_region
     from chainmatch.chains.store import default_region, live_chain
+    from chainmatch.errors import ChainError
 
     with Session(engine) as session:
         try:
@@ -108,9 +108,9 @@ def chains_import(
     ],
 ) -> None:
     """导入产业链定义文件 (create the chain, or replace it when the file's content differs)."""
-    from chainmatch.chains.errors import ChainError
     from chainmatch.chains.store import import_chain, read_definition_file
     from chainmatch.db import session_scope
+    from chainmatch.errors import ChainError
 
     try:
         body = read_definition_file(file)
@@ -143,9 +143,9 @@ def chains_build(
 
     from chainmatch.chains.builder import build_from_graph
     from chainmatch.chains.corpus import corpus_view
-    from chainmatch.chains.errors import ChainError
     from chainmatch.chains.store import import_chain
     from chainmatch.db import session_scope
+    from chainmatch.errors import ChainError
     from chainmatch.labels import SEGMENTS
     from models.chain import ChainFromGraph, ChainSource
 
@@ -306,10 +306,10 @@ def report_cmd(
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from chainmatch.chains.errors import ChainError
     from chainmatch.chains.render import ReportFormat, filename, render
     from chainmatch.chains.report import build_report
     from chainmatch.chains.schemas import ReportRequest
+    from chainmatch.errors import ChainError
     from chainmatch.indexing import IndexService
     from chainmatch.labels import place
     from chainmatch.settings import get_settings

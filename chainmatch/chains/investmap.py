@@ -22,7 +22,6 @@ from sqlmodel import Session
 from chainmatch import geography
 from chainmatch.chains.assessment import assess, region_in
 from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.errors import ChainNotFound
 from chainmatch.chains.outreach import list_records
 from chainmatch.chains.report import link_candidates
 from chainmatch.chains.schemas import (
@@ -35,6 +34,7 @@ from chainmatch.chains.schemas import (
 )
 from chainmatch.chains.scope import region_key
 from chainmatch.chains.store import live_chain
+from chainmatch.errors import ChainNotFound
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
 from chainmatch.labels import place

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from chainmatch.chains.errors import OutreachConflict, OutreachError, OutreachNotFound
 from chainmatch.chains.scope import region_key, resolve_region
 from chainmatch.chains.store import live_chain
+from chainmatch.errors import OutreachConflict, OutreachError, OutreachNotFound
 from chainmatch.keys import Principal
 from models.apikey import Role
 from models.chain import ChainNode

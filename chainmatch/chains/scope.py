@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chainmatch.chains.errors import RegionForbidden, RegionInvalid, RegionMissing
+from chainmatch.errors import RegionForbidden, RegionInvalid, RegionMissing
 from chainmatch.keys import Principal
 from chainmatch.labels import place
 from models.apikey import Role

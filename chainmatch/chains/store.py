@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from chainmatch.chains.errors import ChainError, ChainExists, ChainNotFound, RegionForbidden
 from chainmatch.chains.scope import within
+from chainmatch.errors import ChainError, ChainExists, ChainNotFound, RegionForbidden
 from chainmatch.keys import Principal
 from chainmatch.labels import place
 from models.apikey import Role

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chainmatch import jsonsafe
+from chainmatch.errors import UnreadableInput
 from chainmatch.jsonsafe import JsonRejected
 
 
@@ -23,10 +24,6 @@ class Format(StrEnum):
     JSONL = "jsonl"
     JSON = "json"
     CSV = "csv"
-
-
-class UnreadableInput(ValueError):
-    """The whole input cannot be read (unknown format, undecodable bytes, malformed JSON array)."""
 
 
 @dataclass(frozen=True, slots=True)
