@@ -1,0 +1,1 @@
+"""The sample-cluster generator behind data/sample/generate.py: tables, firms, checks, outputs."""
