@@ -33,6 +33,7 @@ from chainmatch.ingest.readers import decode
 from chainmatch.ingest.report import IngestReport, validation_issues
 from models.alias import AliasSource, ProductAlias, ProductAliasCreate, ProductAliasPublic
 from models.firm import Firm, FirmProduct
+from models.mapping import to_public
 from models.relation import ProductRelation
 from models.state import CorpusState
 from recommender.aliases import Alias, AliasTable, alias_key, mine_corpus_aliases
@@ -177,13 +178,7 @@ def import_aliases(db: Engine, rows: Sequence[AliasRow], *, key_id: int | None =
 
 # ----------------------------------------------------------------------------- reading
 def public(row: ProductAlias) -> ProductAliasPublic:
-    return ProductAliasPublic(
-        id=row.id,
-        alias=row.alias,
-        canonical=row.canonical,
-        source=AliasSource.USER,
-        created_at=row.created_at,
-    )
+    return to_public(ProductAliasPublic, row, source=AliasSource.USER)
 
 
 def registry_aliases(session: Session) -> list[Alias]:

@@ -17,8 +17,8 @@ from chainmatch.gaplists import (
     create_list,
     fill_items,
     items_of,
+    list_public,
     revise_list,
-    to_public,
 )
 from chainmatch.gapsheet import parse_sheet
 from chainmatch.ingest.report import IngestReport, validation_issues
@@ -129,7 +129,7 @@ def import_gap_sheet(
             _upsert_list(session, body, counts)
             gap_list = _find_list(session, leader_firm_id, body.title)
             assert gap_list is not None
-            report.gap_list = to_public(gap_list, items_of(session, gap_list))
+            report.gap_list = list_public(session, gap_list)
     except GapListError as exc:
         report.errors.append(SheetIssue(row=None, column=None, message=str(exc)))
         report.gap_list = None

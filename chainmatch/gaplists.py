@@ -22,12 +22,12 @@ from models.firm import Firm
 from models.gap import (
     GapItem,
     GapItemCreate,
-    GapItemPublic,
     GapList,
     GapListPublic,
     GapListRevision,
     RegionIn,
 )
+from models.mapping import to_public
 from models.regions import normalize_city, normalize_province
 from recommender.understanding import Understanding
 
@@ -71,18 +71,9 @@ def items_of(session: Session, gap_list: GapList) -> list[GapItem]:
     )
 
 
-def to_public(gap_list: GapList, items: Sequence[GapItem]) -> GapListPublic:
-    return GapListPublic(
-        id=gap_list.id,
-        title=gap_list.title,
-        leader_firm_id=gap_list.leader_firm_id,
-        region_province=gap_list.region_province,
-        region_city=gap_list.region_city,
-        version=gap_list.version,
-        created_at=gap_list.created_at,
-        updated_at=gap_list.updated_at,
-        items=[GapItemPublic.model_validate(item, from_attributes=True) for item in items],
-    )
+def list_public(session: Session, gap_list: GapList) -> GapListPublic:
+    """The list as the API shows it, with its items in order."""
+    return to_public(GapListPublic, gap_list, items=items_of(session, gap_list))
 
 
 def _region(session: Session, leader_firm_id: str, region: RegionIn | None) -> tuple[str, str | None]:
@@ -192,7 +183,7 @@ def revise_list(
 ) -> GapList:
     """Keep the current version as a revision, then replace title, region and items (filled from
     their text as in :func:`create_list`)."""
-    snapshot = to_public(gap_list, items_of(session, gap_list)).model_dump(mode="json")
+    snapshot = list_public(session, gap_list).model_dump(mode="json")
     session.add(GapListRevision(gap_list_id=gap_list.id, version=gap_list.version, snapshot=snapshot))
     if region is not None:
         gap_list.region_province, gap_list.region_city = _region(session, gap_list.leader_firm_id, region)

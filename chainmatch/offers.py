@@ -28,6 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from chainmatch.errors import OfferError, OfferForbidden, OfferNotFound
 from chainmatch.keys import Principal
+from models import mapping
 from models.apikey import Role
 from models.common import utcnow
 from models.firm import Firm
@@ -168,9 +169,9 @@ def is_valid(offer: SupplyOffer, on: date | None = None) -> bool:
 
 
 def to_public(offer: SupplyOffer, firm: Firm | None) -> SupplyOfferPublic:
-    data = offer.model_dump()
-    return SupplyOfferPublic(
-        **{k: v for k, v in data.items() if k in SupplyOfferPublic.model_fields},
+    return mapping.to_public(
+        SupplyOfferPublic,
+        offer,
         firm_name=firm.name if firm else offer.firm_id,
         firm_province=firm.province if firm else None,
         firm_city=firm.city if firm else None,
