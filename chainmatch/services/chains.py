@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from chainmatch.audit import audit
 from chainmatch.chains import assessment, builder, store
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.investmap import InvestmentMap, MapQuery, build_map
@@ -74,12 +73,12 @@ def chain_in_region(
     caller: Caller, chain_id: str, province: str | None, city: str | None, *, action: str | None = None
 ) -> ChainInRegion:
     """Load the live chain, resolve the region, check it; with ``action`` ("report", …) the read
-    of the chain is audited in the same transaction."""
-    with caller.writing() if action else caller.reading() as session:
+    of the chain is audited (in a short write transaction of its own, after the read)."""
+    with caller.reading() as session:
         chain, region = _locate(session, caller, chain_id, province, city)
         public = store.to_public(session, chain)
-        if action and caller.audited:
-            audit(session, caller.principal, action, "chain", chain.id, route=caller.route)
+    if action:
+        caller.record(action, "chain", chain_id)
     return ChainInRegion(public, region)
 
 
