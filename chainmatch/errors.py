@@ -170,6 +170,12 @@ class AliasNotFound(AliasError, NotFound):
     status_code = 404
 
 
+# ------------------------------------------------------------------------------ sharded index
+class ShardUnavailable(Unavailable):
+    """A search shard did not answer (its actor restarting, or too slow): the list would miss
+    its firms, so none is given (503 with Retry-After; see chainmatch/sharding)."""
+
+
 # ------------------------------------------------------------------------------ to HTTP
 # The engine's errors, which cannot know this tree (it sits above the engine).
 _ENGINE_STATUS: tuple[tuple[type[RecommenderError], int], ...] = (

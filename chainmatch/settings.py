@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "scope really makes it (bench/score_floor.py); requests may set their own",
     )
 
+    # Sharded serving on Ray (docs/scaling.md): 1 = one in-process engine, Ray not imported.
+    shards: int = Field(1, ge=1, le=256, description="index shards, each a Ray actor; 1 = no Ray")
+    ray_address: str = Field(
+        "", description="Ray cluster to join (e.g. ray://head:10001 or head:6379); empty: start a local Ray"
+    )
+
     log_level: str = "INFO"
     sample_dir: Path = Field(_REPO_ROOT / "data" / "sample", description="the bundled sample cluster (demo)")
     alias_dir: Path = Field(

@@ -1,0 +1,123 @@
+"""What a search sees of the sharded index: the few things callers ask of a
+:class:`~recommender.engine.Recommender`, answered by fanning out to the shards and merging.
+
+Every shard is asked in the state the coordinator expects (:mod:`chainmatch.sharding.state`); one
+in another state is caught up and asked again; one that cannot answer makes the whole call a
+:class:`ShardUnavailable` (503) — a list missing a shard's firms is never presented as complete.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chainmatch.errors import ShardUnavailable
+from chainmatch.sharding import cluster
+from chainmatch.sharding.merge import ShardList, merge_lists
+from chainmatch.sharding.placement import shard_of
+from recommender.aliases import Alias
+from recommender.corpus import FirmDoc, FirmMatch, MatchQuery, Scope
+from recommender.engine import EngineConfig
+from recommender.understanding import Understanding
+
+if TYPE_CHECKING:
+    from chainmatch.sharding.service import ShardedIndexService
+
+_UNDERSTOOD_MAX = 4096
+
+
+class AliasView:
+    """``engine.aliases`` as the alias listing reads it: the entries in effect."""
+
+    def __init__(self, entries: list[Alias]) -> None:
+        self._entries = entries
+
+    def entries(self, source: str | None = None) -> list[Alias]:
+        return [a for a in self._entries if source is None or a.source == source]
+
+
+class ShardedEngine:
+    def __init__(self, service: ShardedIndexService) -> None:
+        self.service = service
+        self.config: EngineConfig = service.config
+        # Readings of recent texts: understanding is the same on every shard (corpus-global
+        # vocabulary and aliases), so it is asked of one and kept until the corpus changes.
+        self._understood: dict[tuple[str, str | None], Understanding] = {}
+
+    def forget(self) -> None:
+        self._understood.clear()
+
+    # -- fan-out --------------------------------------------------------------------------------
+    def _ask(self, shards: list[int], method: str, *args: Any) -> list[Any]:
+        """Each listed shard's answer, every one in the target state."""
+        service = self.service
+        target = service.target
+        refs = [service.actors[i].call.remote(target, method, args) for i in shards]
+        replies = cluster.fetch(refs)
+        values = []
+        for i, (state, value) in zip(shards, replies, strict=True):
+            if state != target:
+                service.sync_shard(i)
+                state, value = cluster.fetch(service.actors[i].call.remote(target, method, args))
+                if state != target:
+                    raise cluster.unavailable(f"分片 {i} 正在更新，请稍后重试 (shard {i} is catching up)")
+            values.append(value)
+        return values
+
+    def _all(self) -> list[int]:
+        return list(range(self.service.n_shards))
+
+    # -- what callers use ---------------------------------------------------------------------
+    def recommend(self, query: MatchQuery) -> tuple[list[FirmMatch], list[FirmMatch]]:
+        parts: list[tuple[ShardList, ShardList]] = self._ask(self._all(), "recommend", query)
+        k = min(query.k, self.config.max_k)
+        outside = merge_lists([p[0] for p in parts], k, sme_boost=0.0)
+        inside = merge_lists([p[1] for p in parts], k, sme_boost=self.config.sme_boost)
+        return outside, inside
+
+    def match(self, query: MatchQuery) -> list[FirmMatch]:
+        parts: list[ShardList] = self._ask(self._all(), "match", query)
+        boost = self.config.sme_boost if query.scope is Scope.INSIDE else 0.0
+        return merge_lists(parts, min(query.k, self.config.max_k), sme_boost=boost)
+
+    def understand(self, text: str, description: str | None = None) -> Understanding:
+        key = (text, description)
+        cached = self._understood.get(key)
+        if cached is None:
+            cached = self._first_answer("understand", text, description)
+            if len(self._understood) >= _UNDERSTOOD_MAX:
+                self._understood.clear()
+            self._understood[key] = cached
+        return cached
+
+    def get_firm(self, firm_id: str) -> FirmDoc | None:
+        firm: FirmDoc | None = self._ask([shard_of(firm_id, self.service.n_shards)], "get_firm", firm_id)[0]
+        return firm
+
+    def product_makers(self, product: str) -> dict[str, float | None]:
+        makers: dict[str, float | None] = {}
+        for part in self._ask(self._all(), "product_makers", product):
+            makers.update(part)
+        return makers
+
+    @property
+    def n_firms(self) -> int:
+        return sum(self._ask(self._all(), "n_firms"))
+
+    @property
+    def aliases(self) -> AliasView:
+        return AliasView(self._first_answer("alias_entries"))
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        target = self.service.target
+        return {"shards": self.service.n_shards, "build_id": target.build_id if target else None}
+
+    def _first_answer(self, method: str, *args: Any) -> Any:
+        """An answer every shard would give alike, from the first one that answers."""
+        for i in self._all():
+            try:
+                return self._ask([i], method, *args)[0]
+            except ShardUnavailable:
+                if i == self.service.n_shards - 1:
+                    raise
+        raise cluster.unavailable("no shard")  # unreachable: n_shards >= 1
