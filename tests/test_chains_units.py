@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from chainmatch.chains.assessment import hhi, level_of, supply_flag
+from chainmatch.chains.assessment import level_of
 from chainmatch.chains.builder import build_from_graph
 from chainmatch.chains.corpus import CorpusView, FirmInfo
 from chainmatch.chains.jobs import JobNotFound, ReportJobs
 from chainmatch.chains.render import ReportFormat, render
 from chainmatch.chains.schemas import ChainReport, PlaceCount, ScorePart, WeakLink, WeakLinkAssessment
+from chainmatch.chains.supply import hhi, supply_flag
 from chainmatch.chains.svg import chain_graph, place_bars, score_bar, score_colour
 from chainmatch.errors import ChainError
 from models.chain import ChainEdgePublic, ChainFromGraph, ChainPublic, Segment

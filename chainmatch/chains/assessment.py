@@ -31,37 +31,31 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from chainmatch.chains.corpus import CorpusView, FirmInfo, corpus_view
+from chainmatch.chains.corpus import CorpusView, corpus_view
+from chainmatch.chains.declared import NodeIndex, declaration_of, declared_items, lists_of, summary_of
+from chainmatch.chains.gapcandidates import gap_candidates
 from chainmatch.chains.schemas import (
     Declaration,
-    DeclaredSummary,
-    FirmRef,
-    GapCandidate,
-    GapCandidates,
-    GapListRef,
-    LeaderGapCandidates,
     Level,
-    MatchedBy,
     PlaceCount,
     ProductSupply,
     ScorePart,
-    SupplyFlag,
     WeakLink,
     WeakLinkAssessment,
 )
 from chainmatch.chains.store import edges_of, nodes_of
-from chainmatch.gaplists import in_city, visible_lists
+from chainmatch.chains.supply import Split, firm_ref, hhi, region_in, split_makers, supply_flag
 from chainmatch.keys import Principal
-from models.chain import Chain, ChainNode, Segment
+from models.chain import Chain, Segment
 from models.common import utcnow
-from models.gap import GapItem, GapList, RegionIn
 from recommender.corpus import Region
-from recommender.text import normalize_key
+
+# Re-exported: other modules import these from here.
+__all__ = ["assess", "gap_candidates", "hhi", "level_of", "region_in", "supply_flag"]
 
 WEIGHTS: dict[str, float] = {
     "local_gap": 0.35,
@@ -79,7 +73,6 @@ LABELS: dict[str, str] = {
 }
 HIGH, MEDIUM = 60.0, 40.0
 HHI_CONCENTRATED = 0.25
-LEADER_TAG = "链主企业"
 METHOD = (
     "薄弱度 = 100 × (0.35·本地供给缺口 + 0.15·产地集中度 + 0.20·进口依赖 + 0.15·断供风险 + 0.15·需求规模)，越高越薄弱。"
     "本地供给缺口 = 各产品 1/(1+本地生产企业数) 的平均；产地集中度 = 生产企业按省份（境外按国家）分布的 HHI × 外地企业占比"
@@ -88,164 +81,8 @@ METHOD = (
 )
 
 
-def region_in(region: Region) -> RegionIn:
-    return RegionIn(province=region.province, city=region.city)
-
-
-def firm_ref(firm: FirmInfo) -> FirmRef:
-    return FirmRef(id=firm.id, name=firm.name, province=firm.province, city=firm.city, country=firm.country)
-
-
-def hhi(counts: Iterable[int]) -> float | None:
-    values = [c for c in counts if c > 0]
-    total = sum(values)
-    if not total:
-        return None
-    return sum((c / total) ** 2 for c in values)
-
-
 def level_of(score: float) -> Level:
     return "high" if score >= HIGH else "medium" if score >= MEDIUM else "low"
-
-
-def supply_flag(local: int) -> SupplyFlag:
-    return (
-        "zero_source"
-        if local == 0
-        else "single_source"
-        if local == 1
-        else "few_sources"
-        if local <= 2
-        else "supplied"
-    )
-
-
-@dataclass
-class _Split:
-    local: set[str] = field(default_factory=set)
-    elsewhere: set[str] = field(default_factory=set)
-    abroad: set[str] = field(default_factory=set)
-
-    def add(self, firm: FirmInfo, region: Region) -> None:
-        if firm.inside(region):
-            self.local.add(firm.id)
-        elif firm.in_china:
-            self.elsewhere.add(firm.id)
-        else:
-            self.abroad.add(firm.id)
-
-    @property
-    def total(self) -> int:
-        return len(self.local) + len(self.elsewhere) + len(self.abroad)
-
-
-def _split(view: CorpusView, firm_ids: Iterable[str], region: Region, exclude: str | None = None) -> _Split:
-    out = _Split()
-    for firm_id in firm_ids:
-        firm = view.firms.get(firm_id)
-        if firm is not None and firm_id != exclude:
-            out.add(firm, region)
-    return out
-
-
-# ------------------------------------------------------------------------------- declarations
-@dataclass(frozen=True)
-class _Declared:
-    gap_list: GapList
-    item: GapItem
-
-
-def _finite(value: float | None) -> float | None:
-    """A stored number as it may be used: a non-finite one (written before validation refused
-    them) counts as not declared, so no page or report ever meets NaN or inf."""
-    return value if value is None or math.isfinite(value) else None
-
-
-def lists_of(declared: Sequence[_Declared]) -> list[GapListRef]:
-    lists = {d.gap_list.id: d.gap_list for d in declared}
-    return [GapListRef(id=gl.id, version=gl.version) for _, gl in sorted(lists.items())]
-
-
-def declared_items(session: Session, principal: Principal, region: Region) -> list[_Declared]:
-    """Items of the gap lists of ``region`` that ``principal`` may read (never others')."""
-    query = visible_lists(principal).where(GapList.region_province == region.province)
-    if region.city:
-        query = query.where(in_city(region.city))
-    lists = {gl.id: gl for gl in session.exec(query)}
-    if not lists:
-        return []
-    items = session.exec(
-        select(GapItem)
-        .where(col(GapItem.gap_list_id).in_(list(lists)))
-        .order_by(col(GapItem.gap_list_id), col(GapItem.position))
-    )
-    return [_Declared(lists[item.gap_list_id], item) for item in items]
-
-
-class _NodeIndex:
-    """Maps product names to the chain's nodes: exactly, through subclasses, or by containment."""
-
-    def __init__(self, view: CorpusView, nodes: Sequence[ChainNode]) -> None:
-        self.view = view
-        self.exact: dict[str, str] = {}
-        self.closure: dict[str, str] = {}
-        self.keys: list[tuple[str, str]] = []  # (product key, node id), longest first
-        for node in nodes:
-            if node.segment is Segment.DOWNSTREAM:
-                continue
-            for product in node.products:
-                key = normalize_key(product)
-                self.exact.setdefault(key, node.key)
-                self.keys.append((key, node.key))
-                for narrower in view.narrower(key):
-                    self.closure.setdefault(narrower, node.key)
-        self.keys.sort(key=lambda kn: -len(kn[0]))
-
-    def find(self, name: str) -> tuple[str, MatchedBy] | None:
-        key = normalize_key(name)
-        if key in self.exact:
-            return self.exact[key], "exact"
-        if key in self.closure:
-            return self.closure[key], "subclass"
-        for broader in self.view.broader(key)[1:]:
-            if broader in self.exact:
-                return self.exact[broader], "subclass"
-        for product_key, node_id in self.keys:
-            if len(product_key) >= 2 and len(key) >= 2 and (product_key in key or key in product_key):
-                return node_id, "contains"
-        return None
-
-
-def _declaration(view: CorpusView, d: _Declared, matched_by: MatchedBy) -> Declaration:
-    leader = view.firms.get(d.gap_list.leader_firm_id)
-    return Declaration(
-        gap_list_id=d.gap_list.id,
-        gap_list_version=d.gap_list.version,
-        leader_firm_id=d.gap_list.leader_firm_id,
-        leader_name=leader.name if leader else d.gap_list.leader_firm_id,
-        item=d.item.name,
-        for_product=d.item.for_product,
-        description=d.item.description,
-        spec=d.item.spec,
-        import_share=_finite(d.item.import_share),
-        risk_level=d.item.risk_level,
-        annual_demand_cny=_finite(d.item.annual_demand_cny),
-        current_source_country=d.item.current_source_country,
-        matched_by=matched_by,
-    )
-
-
-def _summary(declarations: list[Declaration]) -> DeclaredSummary:
-    shares = [d.import_share for d in declarations if d.import_share is not None]
-    risks = [d.risk_level for d in declarations if d.risk_level is not None]
-    return DeclaredSummary(
-        items=len(declarations),
-        leaders=len({d.leader_firm_id for d in declarations}),
-        max_import_share=max(shares) if shares else None,
-        max_risk_level=max(risks) if risks else None,
-        annual_demand_cny=float(sum(d.annual_demand_cny or 0.0 for d in declarations)),
-        declarations=declarations,
-    )
 
 
 # ------------------------------------------------------------------------------- assessment
@@ -274,28 +111,28 @@ def assess(
         upstream_of.setdefault(e.source, []).append(e.target)
         supplied_by.setdefault(e.target, []).append(e.source)
 
-    index = _NodeIndex(view, nodes)
+    index = NodeIndex(view, nodes)
     by_node: dict[str, list[Declaration]] = {}
     unmapped: list[Declaration] = []
     declared_lists = declared_items(session, principal, region)
     for d in declared_lists:
         found = index.find(d.item.name)
         if found is None:
-            unmapped.append(_declaration(view, d, "exact"))
+            unmapped.append(declaration_of(view, d, "exact"))
         else:
-            by_node.setdefault(found[0], []).append(_declaration(view, d, found[1]))
-    summaries = {node.key: _summary(by_node.get(node.key, [])) for node in nodes}
+            by_node.setdefault(found[0], []).append(declaration_of(view, d, found[1]))
+    summaries = {node.key: summary_of(by_node.get(node.key, [])) for node in nodes}
     max_demand = max((s.annual_demand_cny for s in summaries.values()), default=0.0)
 
     chain_places: dict[str, set[str]] = {}
     links: list[WeakLink] = []
     for node in nodes:
         supply: list[ProductSupply] = []
-        union = _Split()
+        union = Split()
         gaps: list[float] = []
         nowhere: list[str] = []
         for product in node.products:
-            split = _split(view, view.makers([product]), region)
+            split = split_makers(view, view.makers([product]), region)
             union.local |= split.local
             union.elsewhere |= split.elsewhere
             union.abroad |= split.abroad
@@ -439,121 +276,4 @@ def assess(
         ],
         unmapped_declarations=unmapped,
         gap_lists=lists_of(declared_lists),
-    )
-
-
-# ------------------------------------------------------------------------------- gap candidates
-def chain_leaders(
-    view: CorpusView,
-    nodes: Sequence[ChainNode],
-    region: Region,
-    declared: Sequence[_Declared],
-    *,
-    limit: int = 20,
-) -> list[FirmInfo]:
-    """The region's chain leaders for this chain: firms tagged 链主企业 that make one of its products,
-    and firms whose gap lists of the region the caller may read. Without either, the largest local
-    makers of the midstream products."""
-    chain_keys: set[str] = set()
-    mid_keys: set[str] = set()
-    for node in nodes:
-        if node.segment is Segment.DOWNSTREAM:
-            continue
-        for product in node.products:
-            keys = set(view.narrower(normalize_key(product)))
-            chain_keys |= keys
-            if node.segment is Segment.MIDSTREAM:
-                mid_keys |= keys
-    chosen: dict[str, FirmInfo] = {}
-    for d in declared:
-        firm = view.firms.get(d.gap_list.leader_firm_id)
-        if firm is not None:
-            chosen.setdefault(firm.id, firm)
-    for firm in view.firms.values():
-        if LEADER_TAG in firm.tags and firm.inside(region):
-            makes = {normalize_key(name) for name, _ in view.products_of.get(firm.id, [])}
-            if makes & chain_keys:
-                chosen.setdefault(firm.id, firm)
-    if not chosen:
-        makers: dict[str, float] = {}
-        for key in mid_keys:
-            for firm_id, share in view.makers_by_key.get(key, {}).items():
-                firm = view.firms.get(firm_id)
-                if firm is not None and firm.inside(region):
-                    makers[firm_id] = max(makers.get(firm_id, 0.0), share or 0.0)
-        ranked = sorted(
-            makers, key=lambda i: (-(view.firms[i].revenue_cny or 0.0), -makers[i], view.firms[i].name)
-        )
-        chosen = {i: view.firms[i] for i in ranked[:limit]}
-    ordered = sorted(chosen.values(), key=lambda f: (-(f.revenue_cny or 0.0), f.name))
-    return ordered[:limit]
-
-
-def gap_candidates(
-    session: Session,
-    chain: Chain,
-    region: Region,
-    principal: Principal,
-    *,
-    max_local_makers: int = 1,
-    per_leader: int = 30,
-    view: CorpusView | None = None,
-) -> GapCandidates:
-    """For each leader: upstream needs of its products (and of their broader kinds) that no firm in
-    the region — or at most ``max_local_makers`` firms, the leader never counted — makes."""
-    view = view or corpus_view(session)
-    nodes = nodes_of(session, chain)
-    index = _NodeIndex(view, nodes)
-    declared = declared_items(session, principal, region)
-    declared_by_leader: dict[str, set[str]] = {}
-    for d in declared:
-        keys = declared_by_leader.setdefault(d.gap_list.leader_firm_id, set())
-        key = normalize_key(d.item.name)
-        keys.update(view.narrower(key))
-    out: list[LeaderGapCandidates] = []
-    for leader in chain_leaders(view, nodes, region, declared):
-        products = sorted(
-            view.products_of.get(leader.id, []), key=lambda ps: -(ps[1] if ps[1] is not None else -1.0)
-        )[:5]
-        needs: dict[str, str] = {}  # need key → the leader product needing it
-        for name, _ in products:
-            for broader in view.broader(normalize_key(name)):
-                for material in view.upstream.get(broader, ()):
-                    needs.setdefault(material, name)
-        candidates: list[GapCandidate] = []
-        own_declared = declared_by_leader.get(leader.id, set())
-        for need, for_product in needs.items():
-            need_name = view.name(need)
-            split = _split(view, view.makers([need_name]), region, exclude=leader.id)
-            if len(split.local) > max_local_makers:
-                continue
-            found = index.find(need_name)
-            where = f"本地仅 {len(split.local)} 家生产" if split.local else "本地无企业生产"
-            candidates.append(
-                GapCandidate(
-                    need=need_name,
-                    for_product=for_product,
-                    node_id=found[0] if found else None,
-                    local_makers=len(split.local),
-                    elsewhere_makers=len(split.elsewhere),
-                    abroad_makers=len(split.abroad),
-                    declared=bool(own_declared & set(view.narrower(need))),
-                    reason=f"{leader.name} 的 {for_product} 需要 {need_name}；{where}，"
-                    f"省外 {len(split.elsewhere)} 家、境外 {len(split.abroad)} 家",
-                )
-            )
-        candidates.sort(key=lambda c: (c.local_makers, -(c.elsewhere_makers + c.abroad_makers), c.need))
-        out.append(
-            LeaderGapCandidates(
-                leader=firm_ref(leader),
-                products=[name for name, _ in products],
-                candidates=candidates[:per_leader],
-            )
-        )
-    return GapCandidates(
-        chain_id=chain.id,
-        region=region_in(region),
-        max_local_makers=max_local_makers,
-        leaders=out,
-        gap_lists=lists_of(declared),
     )

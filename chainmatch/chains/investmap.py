@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from chainmatch import geography
-from chainmatch.chains.assessment import assess, region_in
+from chainmatch.chains.assessment import assess
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.outreach import list_records
 from chainmatch.chains.report import link_candidates
@@ -34,6 +34,7 @@ from chainmatch.chains.schemas import (
 )
 from chainmatch.chains.scope import region_key
 from chainmatch.chains.store import live_chain
+from chainmatch.chains.supply import region_in
 from chainmatch.errors import ChainNotFound
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
