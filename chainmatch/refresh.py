@@ -296,7 +296,7 @@ def outcome_data(session: Any, engine: Any) -> tuple[np.ndarray, np.ndarray, lis
     (product, region) pairs they concern."""
     from sqlmodel import col, select
 
-    from chainmatch.offers import valid_offers_of
+    from chainmatch.offermatch import valid_offers_of
     from models.outreach import CandidateKind, OutreachRecord, Stage
     from recommender.corpus import Scope
 

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from chainmatch import offers as offers_mod
+from chainmatch import offermatch
 from chainmatch.matching import item_query, understood_as
 from chainmatch.outcomes import DECLINE_PENALTY, Outcome, outcomes_in
 from chainmatch.refresh import RefreshModel
@@ -120,7 +120,7 @@ class Context:
     def offers_of(self, firm_ids: Sequence[str]) -> dict[str, list[SupplyOffer]]:
         missing = [f for f in firm_ids if f not in self._offers]
         if missing:
-            found = offers_mod.valid_offers_of(self.session, missing)
+            found = offermatch.valid_offers_of(self.session, missing)
             for f in missing:
                 self._offers[f] = found.get(f, [])
         return {f: self._offers[f] for f in firm_ids}
@@ -169,13 +169,13 @@ def context_for(
 
 
 def matching_offer(
-    ctx: Context, firm: FirmDoc, firm_offers: Sequence[SupplyOffer], item_keys: offers_mod.ItemKeys
+    ctx: Context, firm: FirmDoc, firm_offers: Sequence[SupplyOffer], item_keys: offermatch.ItemKeys
 ) -> tuple[SupplyOffer, str, bool] | None:
     for offer in firm_offers:
-        product = offers_mod.offered_product(offer, item_keys, ctx.engine.understand)
+        product = offermatch.offered_product(offer, item_keys, ctx.engine.understand)
         if product is None:
             continue
-        ok, invests = offers_mod.serves(offer, firm, ctx.region, ctx.gap_list.leader_firm_id)
+        ok, invests = offermatch.serves(offer, firm, ctx.region, ctx.gap_list.leader_firm_id)
         if ok:
             return offer, product, invests
     return None
@@ -197,7 +197,7 @@ def mark(offer: SupplyOffer, product: str, invests: bool) -> OfferMark:
 def judge(
     ctx: Context,
     item: GapItem,
-    item_keys: offers_mod.ItemKeys,
+    item_keys: offermatch.ItemKeys,
     match: FirmMatch,
     firm_offers: Sequence[SupplyOffer],
     excluded: dict[str, int],
@@ -217,7 +217,7 @@ def judge(
     if found is not None:
         offer, product, invests = found
         score += OFFER_BONUS
-        reasons.append(offers_mod.offer_reason(offer, product, invests))
+        reasons.append(offermatch.offer_reason(offer, product, invests))
         offer_mark = mark(offer, product, invests)
     reasons.extend(verdict.reasons())
     outcome = ctx.outcomes.get((normalize_key(item.name), firm.id))
@@ -246,7 +246,7 @@ def rank_item(ctx: Context, item: GapItem, *, k: int, min_score: float | None = 
     understood = understood_as(ctx.engine, query)
     targets, local = ctx.engine.recommend(query)
     firm_offers = ctx.offers_of([m.firm.id for m in (*targets, *local)])
-    item_keys = offers_mod.ItemKeys.of(item.name, ctx.engine.understand)
+    item_keys = offermatch.ItemKeys.of(item.name, ctx.engine.understand)
     key = normalize_key(item.name)
     excluded: dict[str, int] = {}
     done: list[DonePair] = []
@@ -298,7 +298,7 @@ def recommend_both_sides(
 
 def offer_marks(
     session: Session,
-    understand: offers_mod.Understand,
+    understand: offermatch.Understand,
     region: Region,
     lists: Sequence[tuple[str, Sequence[Any]]],
 ) -> dict[tuple[str, str], str]:
@@ -307,17 +307,17 @@ def offer_marks(
     has a valid offer covering the product and serving ``region`` (offers aimed at named leaders
     only are left out here: no leader is in view)."""
     firm_ids = [m.firm_id for _, results in lists for m in results]
-    by_firm = offers_mod.valid_offers_of(session, firm_ids)
+    by_firm = offermatch.valid_offers_of(session, firm_ids)
     out: dict[tuple[str, str], str] = {}
     for product, results in lists:
-        keys = offers_mod.ItemKeys.of(product, understand)
+        keys = offermatch.ItemKeys.of(product, understand)
         for m in results:
             for offer in by_firm.get(m.firm_id, []):
-                covered = offers_mod.offered_product(offer, keys, understand)
+                covered = offermatch.offered_product(offer, keys, understand)
                 if covered is None:
                     continue
-                ok, invests = offers_mod.serves(offer, m, region, None)
+                ok, invests = offermatch.serves(offer, m, region, None)
                 if ok:
-                    out[(product, m.firm_id)] = offers_mod.offer_reason(offer, covered, invests)
+                    out[(product, m.firm_id)] = offermatch.offer_reason(offer, covered, invests)
                     break
     return out
