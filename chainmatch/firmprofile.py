@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 
 from chainmatch.chains.assessment import assess
 from chainmatch.chains.corpus import CorpusView, corpus_view
+from chainmatch.chains.mapschemas import rankings_of
 from chainmatch.chains.outreach import visible_records
 from chainmatch.chains.report import link_candidates
 from chainmatch.chains.schemas import GapListRef, gap_lists_read
@@ -198,27 +199,19 @@ def build_profile(
     for chain_id, chain_name, where, link, assessment in plans:
         carried = False
         for pc in link_candidates(index, where, link, assessment, k=k, products=products_per_link):
-            for kind, results in (("target", pc.investment_targets), ("local", pc.local_suppliers)):
-                for rank, m in enumerate(results, start=1):
-                    if m.firm_id != firm.id:
-                        continue
-                    carried |= pc.declared
-                    standing.append(
-                        Standing(
-                            chain_id=chain_id,
-                            chain_name=chain_name,
-                            region=region_label(where),
-                            node_id=link.node_id,
-                            link=link.name,
-                            link_score=link.score,
-                            product=pc.product,
-                            declared=pc.declared,
-                            kind=kind,
-                            rank=rank,
-                            score=m.score,
-                            reasons=m.reasons,
-                        )
+            for m, ranking in rankings_of(link, pc):
+                if m.firm_id != firm.id:
+                    continue
+                carried |= pc.declared
+                standing.append(
+                    Standing(
+                        chain_id=chain_id,
+                        chain_name=chain_name,
+                        region=region_label(where),
+                        link_score=link.score,
+                        **ranking.model_dump(),
                     )
+                )
         if carried:  # a declared item's name is on the page: the lists it came from are read
             for ref in gap_lists_read(assessment):
                 lists_read.setdefault(ref.id, ref)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,7 +25,6 @@ from chainmatch.chains.mapschemas import (
     CityCount,
     CountryCount,
     InvestmentMap,
-    ListKind,
     MapCandidate,
     MapLink,
     MapQuery,
@@ -33,6 +32,7 @@ from chainmatch.chains.mapschemas import (
     Ranking,
     ScaleCode,
     Tracking,
+    rankings_of,
 )
 from chainmatch.chains.outreach import list_records
 from chainmatch.chains.report import link_candidates
@@ -168,26 +168,10 @@ def collect(
     best: dict[str, MatchResult] = {}
     rankings: dict[str, list[Ranking]] = defaultdict(list)
     for link, pc in found:
-        lists: tuple[tuple[ListKind, list[MatchResult]], ...] = (
-            ("target", pc.investment_targets),
-            ("local", pc.local_suppliers),
-        )
-        for kind, results in lists:
-            for rank, m in enumerate(results, start=1):
-                if m.firm_id not in best or m.score > best[m.firm_id].score:
-                    best[m.firm_id] = m
-                rankings[m.firm_id].append(
-                    Ranking(
-                        node_id=link.node_id,
-                        link=link.name,
-                        product=pc.product,
-                        declared=pc.declared,
-                        kind=kind,
-                        rank=rank,
-                        score=m.score,
-                        reasons=m.reasons,
-                    )
-                )
+        for m, ranking in rankings_of(link, pc):
+            if m.firm_id not in best or m.score > best[m.firm_id].score:
+                best[m.firm_id] = m
+            rankings[m.firm_id].append(ranking)
     tracked: dict[str, list[Tracking]] = defaultdict(list)
     for r in records:
         if r.id is None:
@@ -295,27 +279,19 @@ def counts(
 
 
 # ----------------------------------------------------------------------------- pictures
-def pictures(
-    data: InvestmentMap,
-    *,
-    metric: Literal["firms", "score"] = "firms",
-    selected_province: str | None = None,
-    selected_country: str | None = None,
-    province_href: Callable[[str], str | None] | None = None,
-    country_href: Callable[[str], str | None] | None = None,
-) -> tuple[str, str]:
+class PictureOptions(TypedDict, total=False):
+    """How :func:`pictures_of` draws: the metric, what is selected and where a place links to."""
+
+    metric: Literal["firms", "score"]
+    selected_province: str | None
+    selected_country: str | None
+    province_href: Callable[[str], str | None] | None
+    country_href: Callable[[str], str | None] | None
+
+
+def pictures(data: InvestmentMap, **options: Unpack[PictureOptions]) -> tuple[str, str]:
     """(China map, world map) as inline SVG for ``data``."""
-    return pictures_of(
-        data.region,
-        data.provinces,
-        data.countries,
-        unplaced=data.unplaced,
-        metric=metric,
-        selected_province=selected_province,
-        selected_country=selected_country,
-        province_href=province_href,
-        country_href=country_href,
-    )
+    return pictures_of(data.region, data.provinces, data.countries, unplaced=data.unplaced, **options)
 
 
 def pictures_of(

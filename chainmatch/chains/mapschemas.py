@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainmatch.chains.schemas import GapListRef
+from chainmatch.chains.schemas import GapListRef, ProductCandidates, WeakLink
 from chainmatch.places import PlaceClass
 from models.chain import Segment
 from models.gap import RegionIn
-from models.matching import MinMatchScore
+from models.matching import MatchResult, MinMatchScore
 from models.outreach import Stage
 
 ListKind = Literal["target", "local"]
@@ -45,6 +46,28 @@ class Ranking(BaseModel):
     rank: int
     score: float
     reasons: list[str]
+
+
+def rankings_of(link: WeakLink, pc: ProductCandidates) -> Iterator[tuple[MatchResult, Ranking]]:
+    """Every match of one product's two lists (investment targets, then local suppliers) with the
+    place it holds there."""
+    lists: tuple[tuple[ListKind, list[MatchResult]], ...] = (
+        ("target", pc.investment_targets),
+        ("local", pc.local_suppliers),
+    )
+    for kind, results in lists:
+        for rank, m in enumerate(results, start=1):
+            ranking = Ranking(
+                node_id=link.node_id,
+                link=link.name,
+                product=pc.product,
+                declared=pc.declared,
+                kind=kind,
+                rank=rank,
+                score=m.score,
+                reasons=m.reasons,
+            )
+            yield m, ranking
 
 
 class Tracking(BaseModel):

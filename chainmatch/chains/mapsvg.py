@@ -147,6 +147,16 @@ def _china_frame() -> _ChinaFrame:
     )
 
 
+def _svg_start(kind: str, width: float, height: float, title: str) -> list[str]:
+    """The opening ``<svg>`` of a map, titled for screen readers, and its sea."""
+    return [
+        f'<svg class="geo-map {kind}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} '
+        f'{height:.0f}" width="{width:.0f}" height="{height:.0f}" role="img" '
+        f"aria-label={quoteattr(title)} {FONT}>",
+        f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="{SEA}"/>',
+    ]
+
+
 def _legend(
     x: float, y: float, top: float, metric: str, *, home: str = "本地区域", cities: bool = True
 ) -> str:
@@ -193,10 +203,7 @@ def china_map(
     f = _china_frame()
     top = max(values.values(), default=0.0)
     out = [
-        f'<svg class="geo-map china-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {f.width:.0f} '
-        f'{f.height:.0f}" width="{f.width:.0f}" height="{f.height:.0f}" role="img" '
-        f"aria-label={quoteattr(title)} {FONT}>",
-        f'<rect x="0" y="0" width="{f.width:.0f}" height="{f.height:.0f}" fill="{SEA}"/>',
+        *_svg_start("china-map", f.width, f.height, title),
         f'<g class="neighbours" fill="{NEIGHBOUR_LAND}" stroke="#cfd8dc" stroke-width="0.6">',
         *(f'<path d="{d}"/>' for d in f.land),
         "</g>",
@@ -328,12 +335,7 @@ def world_map(
     """Countries filled by ``values``; China in grey with its own count (drawn on the China map)."""
     f = _world_frame()
     top = max(values.values(), default=0.0)
-    out = [
-        f'<svg class="geo-map world-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {f.width:.0f} '
-        f'{f.height:.0f}" width="{f.width:.0f}" height="{f.height:.0f}" role="img" '
-        f"aria-label={quoteattr(title)} {FONT}>",
-        f'<rect x="0" y="0" width="{f.width:.0f}" height="{f.height:.0f}" fill="{SEA}"/>',
-    ]
+    out = _svg_start("world-map", f.width, f.height, title)
     later = []
     for name, d in f.paths.items():
         n = counts.get(name, 0)
