@@ -20,7 +20,7 @@ import pytest
 from chainmatch.db import make_engine
 from chainmatch.errors import ShardUnavailable
 from chainmatch.indexing import IndexService
-from chainmatch.sharding.merge import ShardList, merge_lists
+from chainmatch.sharding.merge import ShardList, merge_lists, sme_bonus
 from chainmatch.sharding.placement import partition, shard_of
 from chainmatch.sharding.shard import statistics_supported
 from recommender.corpus import FirmDoc, FirmMatch, MatchQuery, Region, Scope
@@ -47,8 +47,13 @@ def test_placement_is_a_stable_hash_of_the_id() -> None:
     assert all(900 < len(p) < 1100 for p in parts)
 
 
-def _match(firm_id: str, score: float, scale: str = "large") -> FirmMatch:
-    return FirmMatch(firm=FirmDoc(id=firm_id, name=firm_id, scale=scale), score=score)
+def _match(firm_id: str, score: float, scale: str = "large", sme_boost: float = 0.0) -> FirmMatch:
+    """A match as a shard returns it (with the engine's ordering fields where it has them)."""
+    match = FirmMatch(firm=FirmDoc(id=firm_id, name=firm_id, scale=scale), score=score)
+    if hasattr(match, "rank_score"):
+        match.relevance = score
+        match.rank_score = score + sme_boost * sme_bonus(match.firm)
+    return match
 
 
 def test_merge_orders_by_score_then_id_and_cuts_to_k() -> None:
@@ -58,10 +63,10 @@ def test_merge_orders_by_score_then_id_and_cuts_to_k() -> None:
 
 
 def test_merge_adds_the_sme_bonus_on_local_lists() -> None:
-    a = ShardList([_match("L", 0.60, "large")], guessed=False)
-    b = ShardList([_match("S", 0.59, "small")], guessed=False)  # 0.59 + 0.04 * 0.5 > 0.60
-    assert [m.firm.id for m in merge_lists([a, b], 2, sme_boost=0.04)] == ["S", "L"]
-    assert [m.firm.id for m in merge_lists([a, b], 2, sme_boost=0.0)] == ["L", "S"]
+    for boost, order in ((0.04, ["S", "L"]), (0.0, ["L", "S"])):  # 0.59 + 0.04 * 0.5 > 0.60
+        a = ShardList([_match("L", 0.60, "large", boost)], guessed=False)
+        b = ShardList([_match("S", 0.59, "small", boost)], guessed=False)
+        assert [m.firm.id for m in merge_lists([a, b], 2, sme_boost=boost)] == order
 
 
 def test_merge_drops_a_shards_guesses_when_another_has_relevant_firms() -> None:

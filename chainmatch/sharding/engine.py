@@ -14,6 +14,7 @@ from chainmatch.errors import ShardUnavailable
 from chainmatch.sharding import cluster
 from chainmatch.sharding.merge import ShardList, merge_lists
 from chainmatch.sharding.placement import shard_of
+from chainmatch.sharding.shard import evidence_supported
 from recommender.aliases import Alias
 from recommender.corpus import FirmDoc, FirmMatch, MatchQuery, Scope
 from recommender.engine import EngineConfig
@@ -67,15 +68,26 @@ class ShardedEngine:
         return list(range(self.service.n_shards))
 
     # -- what callers use ---------------------------------------------------------------------
+    def _evidence(self, query: MatchQuery, scopes: tuple[Scope, ...]) -> Any:
+        """Round one: the query's corpus-wide facts, merged from every shard's part (None where
+        the engine has no such round: each shard then judges by its own firms)."""
+        if not evidence_supported():
+            return None
+        from recommender import merge  # type: ignore[attr-defined]
+
+        return merge.merge_evidence(self._ask(self._all(), "evidence", query, scopes))
+
     def recommend(self, query: MatchQuery) -> tuple[list[FirmMatch], list[FirmMatch]]:
-        parts: list[tuple[ShardList, ShardList]] = self._ask(self._all(), "recommend", query)
+        evidence = self._evidence(query, (Scope.OUTSIDE, Scope.INSIDE))
+        parts: list[tuple[ShardList, ShardList]] = self._ask(self._all(), "recommend", query, evidence)
         k = min(query.k, self.config.max_k)
         outside = merge_lists([p[0] for p in parts], k, sme_boost=0.0)
         inside = merge_lists([p[1] for p in parts], k, sme_boost=self.config.sme_boost)
         return outside, inside
 
     def match(self, query: MatchQuery) -> list[FirmMatch]:
-        parts: list[ShardList] = self._ask(self._all(), "match", query)
+        evidence = self._evidence(query, (query.scope,))
+        parts: list[ShardList] = self._ask(self._all(), "match", query, evidence)
         boost = self.config.sme_boost if query.scope is Scope.INSIDE else 0.0
         return merge_lists(parts, min(query.k, self.config.max_k), sme_boost=boost)
 

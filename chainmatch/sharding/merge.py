@@ -35,6 +35,8 @@ class ShardList:
 def shard_list(matches: list[FirmMatch], floor: float) -> ShardList:
     """A shard's list as its engine returned it. Guesses are exactly the lists whose every firm
     scores under the floor (a relevant firm is never below it)."""
+    if matches and hasattr(matches[0], "guessed"):  # the engine says so (recommender.merge)
+        return ShardList(matches, any(m.guessed for m in matches))
     guessed = floor > 0 and bool(matches) and all(m.score < floor for m in matches)
     return ShardList(matches, guessed)
 
@@ -51,7 +53,14 @@ def merge_lists(lists: Sequence[ShardList], k: int, *, sme_boost: float) -> list
         pool = relevant
     else:
         guesses = [m for part in lists if part.guessed for m in part.matches]
-        guesses.sort(key=lambda m: (-m.score, m.firm.id))
+        guesses.sort(key=lambda m: (-getattr(m, "relevance", m.score), m.firm.id))
         pool = guesses[: min(k, LOW_CONFIDENCE_K)]
-    pool.sort(key=lambda m: (-(m.score + sme_boost * sme_bonus(m.firm)), m.firm.id))
+    pool.sort(key=lambda m: (-rank_score(m, sme_boost), m.firm.id))
     return pool[:k]
+
+
+def rank_score(match: FirmMatch, sme_boost: float) -> float:
+    """What the engine ordered the list by: ``FirmMatch.rank_score`` (unrounded) where the engine
+    sets it, else the rounded score plus the SME bonus."""
+    exact = getattr(match, "rank_score", None)
+    return float(exact) if exact is not None else match.score + sme_boost * sme_bonus(match.firm)

@@ -235,9 +235,23 @@ def _floor(engine: Recommender, query: MatchQuery) -> float:
     return engine.config.min_score if query.min_score is None else query.min_score
 
 
+def evidence_supported() -> bool:
+    """Whether the engine answers a query in two rounds (``evidence`` from every shard, merged by
+    ``recommender.merge.merge_evidence``, then passed back): the corpus-wide facts of a query
+    (whether any firm lists the item, the channels' cut-offs) that one shard alone cannot know."""
+    return hasattr(Recommender, "evidence")
+
+
+def _given(evidence: Any) -> dict[str, Any]:
+    return {} if evidence is None else {"evidence": evidence}
+
+
 _QUERIES: dict[str, Callable[..., Any]] = {
-    "recommend": lambda e, q: tuple(shard_list(part, _floor(e, q)) for part in e.recommend(q)),
-    "match": lambda e, q: shard_list(e.match(q), _floor(e, q)),
+    "evidence": lambda e, q, scopes: e.evidence(q, scopes),  # type: ignore[attr-defined]
+    "recommend": lambda e, q, evidence: tuple(
+        shard_list(part, _floor(e, q)) for part in e.recommend(q, **_given(evidence))
+    ),
+    "match": lambda e, q, evidence: shard_list(e.match(q, **_given(evidence)), _floor(e, q)),
     "understand": lambda e, text, description: e.understand(text, description),
     "get_firm": lambda e, firm_id: e.get_firm(firm_id),
     "product_makers": lambda e, product: e.product_makers(product),
