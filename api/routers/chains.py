@@ -7,54 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import StringConstraints
-from sqlalchemy.engine import Engine
 
-from api.deps import (
-    BureauOrAdminDep,
-    ChainDep,
-    DbDep,
-    IndexDep,
-    ReadableChainDep,
-    ReadAuditDep,
-    ReadSessionDep,
-    SessionDep,
-    SettingsDep,
-)
+from api.caller import BureauCallerDep
+from api.deps import SettingsDep
 from api.downloads import attachment
 from api.errors import ErrorBody
-from chainmatch.chains.assessment import assess, gap_candidates
-from chainmatch.chains.builder import build_from_graph
-from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.investmap import InvestmentMap, MapQuery, ScaleCode, build_map
-from chainmatch.chains.jobs import JobStatus, JobStatusPublic, ReportJobs, jobs_for
-from chainmatch.chains.render import MEDIA_TYPES, ReportFormat, filename, render
-from chainmatch.chains.report import build_report
-from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment, gap_lists_read
-from chainmatch.chains.scope import region_label, resolve_region
-from chainmatch.chains.store import (
-    create_chain,
-    default_region,
-    delete_chain,
-    list_chains,
-    replace_chain,
-    to_public,
-)
-from chainmatch.indexing import IndexService
-from chainmatch.keys import Principal
+from chainmatch.chains.investmap import InvestmentMap, MapQuery, ScaleCode
+from chainmatch.chains.jobs import JobStatusPublic, ReportJobs, jobs_for
+from chainmatch.chains.render import MEDIA_TYPES, ReportFormat
+from chainmatch.chains.schemas import GapCandidates, ReportRequest, WeakLinkAssessment
 from chainmatch.places import PlaceClass
-from models.apikey import Role
-from models.chain import (
-    Chain,
-    ChainCreate,
-    ChainFromGraph,
-    ChainPublic,
-    ChainSource,
-    ChainSummary,
-    ChainUpdate,
-    Segment,
-)
-from models.gap import RegionIn
-from recommender.corpus import Region
+from chainmatch.services import chains, reports
+from chainmatch.services.reports import ReportFile, requested_region
+from models.chain import ChainCreate, ChainFromGraph, ChainPublic, ChainSummary, ChainUpdate, Segment
 
 router = APIRouter(prefix="/v1", tags=["chains"])
 
@@ -65,8 +30,7 @@ RegionQuery = Annotated[
 CityQuery = Annotated[str | None, Query(max_length=60, description="optionally narrow to a city")]
 
 
-def chain_region(chain: Chain, principal: Principal, province: str | None, city: str | None) -> Region:
-    return resolve_region(principal, province, city, default=default_region(chain))
+ChainId = Annotated[str, Path(max_length=64, description="chain id, e.g. precision-instruments-gd")]
 
 
 def report_jobs(request: Request, settings: SettingsDep) -> ReportJobs:
@@ -78,9 +42,9 @@ JobsDep = Annotated[ReportJobs, Depends(report_jobs)]
 
 # ------------------------------------------------------------------------------- definitions
 @router.get("/chains", response_model=list[ChainSummary])
-def list_all(_principal: BureauOrAdminDep, session: ReadSessionDep) -> list[ChainSummary]:
+def list_all(caller: BureauCallerDep) -> list[ChainSummary]:
     """Every chain (public planning data), with node counts per segment."""
-    return list_chains(session)
+    return chains.list_chains(caller)
 
 
 @router.post(
@@ -89,13 +53,10 @@ def list_all(_principal: BureauOrAdminDep, session: ReadSessionDep) -> list[Chai
     status_code=status.HTTP_201_CREATED,
     responses={409: {"model": ErrorBody, "description": "a chain with this id exists"}},
 )
-def create(body: ChainCreate, principal: BureauOrAdminDep, session: SessionDep) -> ChainPublic:
+def create(body: ChainCreate, caller: BureauCallerDep) -> ChainPublic:
     """Define a chain: nodes (products / technologies in segments) and upstream-of edges. A bureau
     defines chains of its own region (default: its region)."""
-    chain = create_chain(session, body, principal=principal, source=ChainSource.API)
-    public = to_public(session, chain)
-    session.commit()
-    return public
+    return chains.create_chain(caller, body)
 
 
 @router.post(
@@ -109,92 +70,63 @@ def create(body: ChainCreate, principal: BureauOrAdminDep, session: SessionDep) 
 )
 def create_from_graph(
     body: ChainFromGraph,
-    principal: BureauOrAdminDep,
-    session: SessionDep,
+    caller: BureauCallerDep,
     response: Response,
     dry_run: Annotated[bool, Query(description="return the definition without storing it")] = False,
 ) -> ChainPublic | ChainCreate:
     """Build a chain by walking the product graph from ``products`` (upstream materials, narrower
     kinds, products that use them) and store it."""
-    definition = build_from_graph(corpus_view(session), body)
     if dry_run:
         response.status_code = status.HTTP_200_OK
-        return definition
-    chain = create_chain(session, definition, principal=principal, source=ChainSource.GRAPH)
-    public = to_public(session, chain)
-    session.commit()
-    return public
+        return chains.chain_from_graph(caller, body)
+    return chains.create_from_graph(caller, body)
 
 
 @router.get("/chains/{chain_id}", response_model=ChainPublic)
-def read(chain: ReadableChainDep, session: ReadSessionDep) -> ChainPublic:
-    return to_public(session, chain)
+def read(chain_id: ChainId, caller: BureauCallerDep) -> ChainPublic:
+    return chains.read_chain(caller, chain_id)
 
 
 @router.put("/chains/{chain_id}", response_model=ChainPublic)
-def replace(
-    body: ChainUpdate, chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep
-) -> ChainPublic:
+def replace(chain_id: ChainId, body: ChainUpdate, caller: BureauCallerDep) -> ChainPublic:
     """Replace the definition; the version goes up."""
-    replace_chain(session, chain, body, principal=principal)
-    public = to_public(session, chain)
-    session.commit()
-    return public
+    return chains.replace_chain(caller, chain_id, body)
 
 
 @router.delete("/chains/{chain_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(chain: ChainDep, principal: BureauOrAdminDep, session: SessionDep) -> None:
-    delete_chain(session, chain, principal=principal)
-    session.commit()
+def delete(chain_id: ChainId, caller: BureauCallerDep) -> None:
+    chains.delete_chain(caller, chain_id)
 
 
 # ------------------------------------------------------------------------------- assessment
 @router.get("/chains/{chain_id}/weak-links", response_model=WeakLinkAssessment)
 def weak_links(
-    chain: ReadableChainDep,
-    principal: BureauOrAdminDep,
-    session: ReadSessionDep,
-    read_audit: ReadAuditDep,
-    region: RegionQuery = None,
-    city: CityQuery = None,
+    chain_id: ChainId, caller: BureauCallerDep, region: RegionQuery = None, city: CityQuery = None
 ) -> WeakLinkAssessment:
     """Every node of the chain in the region: makers inside / elsewhere / abroad, concentration,
     declared import share, risk and demand, zero- and single-source products, and the weak-link
     score with its parts (method in the response). Weakest first."""
-    where = chain_region(chain, principal, region, city)
-    result = assess(session, chain, where, principal)
-    read_audit.record("weak_links", "chain", chain.id)
-    read_audit.record_lists("weak_links", gap_lists_read(result))
-    return result
+    return chains.weak_links(caller, chain_id, region, city)
 
 
 @router.get("/chains/{chain_id}/gap-candidates", response_model=GapCandidates)
 def leader_gap_candidates(
-    chain: ReadableChainDep,
-    principal: BureauOrAdminDep,
-    session: ReadSessionDep,
-    read_audit: ReadAuditDep,
+    chain_id: ChainId,
+    caller: BureauCallerDep,
     region: RegionQuery = None,
     city: CityQuery = None,
     max_local: Annotated[int, Query(ge=0, le=10, description="at most this many local makers")] = 1,
 ) -> GapCandidates:
     """For each of the region's chain leaders: upstream needs of its products that no (or at most
     ``max_local``) local firm makes, and whether the leader already declared them."""
-    where = chain_region(chain, principal, region, city)
-    result = gap_candidates(session, chain, where, principal, max_local_makers=max_local)
-    read_audit.record("gap_candidates", "chain", chain.id)
-    read_audit.record_lists("gap_candidates", gap_lists_read(result))
-    return result
+    return chains.gap_candidates(caller, chain_id, region, city, max_local=max_local)
 
 
 # ------------------------------------------------------------------------------- the map as a map
 @router.get("/chains/{chain_id}/map", response_model=InvestmentMap)
 def investment_map(
-    chain: ReadableChainDep,
-    principal: BureauOrAdminDep,
-    read_audit: ReadAuditDep,
-    db: DbDep,
-    index: IndexDep,
+    chain_id: ChainId,
+    caller: BureauCallerDep,
     region: RegionQuery = None,
     city: CityQuery = None,
     item: Annotated[
@@ -227,7 +159,6 @@ def investment_map(
     match scores per province (with cities, coordinates where known) and per country abroad, and
     the candidates with their reasons, place class (同城 / 本省 / 邻省 / 国内其他省份 / 境外) and the
     caller's outreach stage. Filters apply before each list's top-k cut."""
-    where = chain_region(chain, principal, region, city)
     query = MapQuery(
         item=item,
         segment=segment,
@@ -238,22 +169,15 @@ def investment_map(
         top=top,
         k=k,
     )
-    result = build_map(db, index, chain.id, where, principal, query, province=province, country=country)
-    read_audit.record("map", "chain", chain.id)
-    read_audit.record_lists("map", result.gap_lists)
-    return result
+    return chains.investment_map(
+        caller, chain_id, region, city, query, candidates_in=province, candidates_abroad_in=country
+    )
 
 
 # ------------------------------------------------------------------------------- the map
-def _body_region(body: ReportRequest) -> tuple[str | None, str | None]:
-    if isinstance(body.region, RegionIn):
-        return body.region.province, body.region.city
-    return body.region, None
-
-
-def download(data: bytes, name: str, fmt: ReportFormat) -> Response:
+def download(report: ReportFile) -> Response:
     """The report as an attachment: no-store, nosniff and a script-less CSP (api/downloads.py)."""
-    return attachment(data, name, MEDIA_TYPES[fmt])
+    return attachment(report.data, report.filename, report.media_type)
 
 
 FormatQuery = Annotated[ReportFormat, Query(description="json | csv | xlsx | html")]
@@ -265,82 +189,39 @@ FormatQuery = Annotated[ReportFormat, Query(description="json | csv | xlsx | htm
     responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "the report file"}},
 )
 def report(
-    body: ReportRequest,
-    chain: ReadableChainDep,
-    principal: BureauOrAdminDep,
-    read_audit: ReadAuditDep,
-    db: DbDep,
-    index: IndexDep,
-    format: FormatQuery = ReportFormat.JSON,
+    chain_id: ChainId, body: ReportRequest, caller: BureauCallerDep, format: FormatQuery = ReportFormat.JSON
 ) -> Response:
     """The chain investment map (招商图谱): every weak link (weakest first, ``top`` of them) with, per
     product, investment targets and local suppliers with reasons — as JSON, CSV, XLSX or an HTML
     report with the chain graph and charts. Long maps: use ``/report-jobs`` for progress."""
-    province, city = _body_region(body)
-    where = chain_region(chain, principal, province, city)
-    read_audit.record("report", "chain", chain.id)
-    result = build_report(db, index, chain.id, where, principal, body)
-    data = render(result, format)
-    read_audit.record_lists("report", gap_lists_read(result))
-    return download(data, filename(result, format), format)
+    province, city = requested_region(body)
+    return download(reports.report_file(caller, chain_id, province, city, body, format))
 
 
 @router.post(
     "/chains/{chain_id}/report-jobs", response_model=JobStatusPublic, status_code=status.HTTP_202_ACCEPTED
 )
 def start_report_job(
-    body: ReportRequest,
-    chain: ReadableChainDep,
-    principal: BureauOrAdminDep,
-    read_audit: ReadAuditDep,
-    db: DbDep,
-    index: IndexDep,
-    jobs: JobsDep,
+    chain_id: ChainId, body: ReportRequest, caller: BureauCallerDep, jobs: JobsDep
 ) -> JobStatusPublic:
     """Start the investment map in the background; poll ``GET /v1/report-jobs/{id}`` for progress.
     The leaders' lists it reads are audited when its result is downloaded."""
-    province, city = _body_region(body)
-    where = chain_region(chain, principal, province, city)
-    read_audit.record("report", "chain", chain.id)
-    return submit_report_job(jobs, db, index, chain.id, where, principal, body).public()
-
-
-def submit_report_job(
-    jobs: ReportJobs,
-    db: Engine,
-    index: IndexService,
-    chain_id: str,
-    where: Region,
-    principal: Principal,
-    body: ReportRequest,
-) -> JobStatus:
-    return jobs.submit(
-        lambda progress: build_report(db, index, chain_id, where, principal, body, progress=progress),
-        owner_key_id=principal.key_id,
-        chain_id=chain_id,
-        region=region_label(where),
-    )
+    province, city = requested_region(body)
+    return reports.start_report_job(caller, jobs, chain_id, province, city, body)
 
 
 JobId = Annotated[str, Path(max_length=40)]
 
 
 @router.get("/report-jobs/{job_id}", response_model=JobStatusPublic)
-def report_job(job_id: JobId, principal: BureauOrAdminDep, jobs: JobsDep) -> JobStatusPublic:
+def report_job(job_id: JobId, caller: BureauCallerDep, jobs: JobsDep) -> JobStatusPublic:
     """``state`` queued | running | done | failed, with ``done`` of ``total`` weak links."""
-    return jobs.status(job_id, key_id=principal.key_id, admin=principal.role is Role.ADMIN).public()
+    return reports.report_job_status(caller, jobs, job_id)
 
 
 @router.get("/report-jobs/{job_id}/result", response_class=Response)
 def report_job_result(
-    job_id: JobId,
-    principal: BureauOrAdminDep,
-    jobs: JobsDep,
-    read_audit: ReadAuditDep,
-    format: FormatQuery = ReportFormat.JSON,
+    job_id: JobId, caller: BureauCallerDep, jobs: JobsDep, format: FormatQuery = ReportFormat.JSON
 ) -> Response:
     """The finished report; 404 until the job is done. Each download is audited per gap list."""
-    admin = principal.role is Role.ADMIN
-    data, name = jobs.result(job_id, format, key_id=principal.key_id, admin=admin)
-    read_audit.record_lists("report", jobs.gap_lists(job_id, key_id=principal.key_id, admin=admin))
-    return download(data, name, format)
+    return download(reports.report_job_file(caller, jobs, job_id, format))

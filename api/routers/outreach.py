@@ -5,32 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
-from sqlmodel import Session
+from fastapi import APIRouter, Path, Query, Response, status
 
-from api.deps import (
-    BureauOrAdminDep,
-    OutreachRecordDep,
-    PageSizeDep,
-    ReadableOutreachRecordDep,
-    ReadSessionDep,
-    SessionDep,
-)
+from api.caller import BureauCallerDep
+from api.deps import PageSizeDep
 from api.downloads import attachment
 from api.errors import ErrorBody
-from chainmatch.chains.outreach import (
-    change_stage,
-    create_record,
-    events_of,
-    feedback_rows,
-    list_records,
-    publics,
-    to_public,
-    update_record,
-)
-from chainmatch.chains.scope import resolve_region
 from chainmatch.exports import csv_bytes
-from models.firm import Firm
+from chainmatch.services import outreach
 from models.matching import Page
 from models.outreach import (
     CandidateKind,
@@ -38,7 +20,6 @@ from models.outreach import (
     OutreachCreate,
     OutreachEventPublic,
     OutreachPublic,
-    OutreachRecord,
     OutreachUpdate,
     Stage,
     StageChange,
@@ -50,28 +31,21 @@ CONFLICT = {
     "model": ErrorBody,
     "description": "tracked already, changed meanwhile, or the move is not allowed",
 }
-
-
-def _public(session: Session, record: OutreachRecord) -> OutreachPublic:
-    return to_public(record, session.get(Firm, record.firm_id))
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
     "", response_model=OutreachPublic, status_code=status.HTTP_201_CREATED, responses={409: CONFLICT}
 )
-def create(body: OutreachCreate, principal: BureauOrAdminDep, session: SessionDep) -> OutreachPublic:
+def create(body: OutreachCreate, caller: BureauCallerDep) -> OutreachPublic:
     """Start tracking a candidate for a weak link (default stage: shortlisted). ``kind`` follows from
     where the firm is; 409 when the candidate is tracked already in this region."""
-    record = create_record(session, principal, body)
-    public = _public(session, record)
-    session.commit()
-    return public
+    return outreach.create_record(caller, body)
 
 
 @router.get("", response_model=Page[OutreachPublic])
 def list_all(
-    principal: BureauOrAdminDep,
-    session: ReadSessionDep,
+    caller: BureauCallerDep,
     size: PageSizeDep,
     chain_id: Annotated[str | None, Query(max_length=64)] = None,
     node_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -81,37 +55,27 @@ def list_all(
     cursor: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]{1,9}$")] = None,
 ) -> Page[OutreachPublic]:
     """The records of the caller's region (admin: all, or ``region``), oldest first."""
-    where = None
-    if region is not None:
-        where = resolve_region(principal, region)
-    records = list_records(
-        session,
-        principal,
+    return outreach.list_records(
+        caller,
+        size=size,
         chain_id=chain_id,
         node_id=node_id,
         stage=stage,
         kind=kind,
-        region=where,
+        region=region,
         after_id=int(cursor) if cursor else None,
-        limit=size + 1,
-    )
-    more = len(records) > size
-    records = records[:size]
-    return Page[OutreachPublic](
-        items=publics(session, records), next_cursor=str(records[-1].id) if more and records else None
     )
 
 
 @router.get("/feedback", response_model=list[FeedbackRow])
 def feedback(
-    principal: BureauOrAdminDep,
-    session: ReadSessionDep,
+    caller: BureauCallerDep,
     chain_id: Annotated[str | None, Query(max_length=64)] = None,
     format: Annotated[Literal["json", "jsonl", "csv"], Query(description="json | jsonl | csv")] = "json",
 ) -> Response | list[FeedbackRow]:
     """Training data: every stage change in the caller's region as a labelled (query, firm) pair —
     ``grade`` 0 declined, 1 shortlisted/contacted, 2 visited, 3 negotiating, 4 signed."""
-    rows = feedback_rows(session, principal, chain_id=chain_id)
+    rows = outreach.feedback(caller, chain_id=chain_id)
     if format == "json":
         return rows
     if format == "jsonl":
@@ -127,31 +91,23 @@ def feedback(
 
 
 @router.get("/{record_id}", response_model=OutreachPublic)
-def read(record: ReadableOutreachRecordDep, session: ReadSessionDep) -> OutreachPublic:
-    return _public(session, record)
+def read(record_id: RecordId, caller: BureauCallerDep) -> OutreachPublic:
+    return outreach.read_record(caller, record_id)
 
 
 @router.patch("/{record_id}", response_model=OutreachPublic)
-def update(body: OutreachUpdate, record: OutreachRecordDep, session: SessionDep) -> OutreachPublic:
+def update(record_id: RecordId, body: OutreachUpdate, caller: BureauCallerDep) -> OutreachPublic:
     """Owner, notes, due date; fields left out are kept."""
-    update_record(session, record, body)
-    public = _public(session, record)
-    session.commit()
-    return public
+    return outreach.update_record(caller, record_id, body)
 
 
 @router.post("/{record_id}/stage", response_model=OutreachPublic, responses={409: CONFLICT})
-def move(
-    body: StageChange, record: OutreachRecordDep, principal: BureauOrAdminDep, session: SessionDep
-) -> OutreachPublic:
+def move(record_id: RecordId, body: StageChange, caller: BureauCallerDep) -> OutreachPublic:
     """Move to another stage (declined needs ``reason``; signed is final; ``expected_version`` guards
     against concurrent edits with 409). Stored as feedback."""
-    change_stage(session, principal, record, body)
-    public = _public(session, record)
-    session.commit()
-    return public
+    return outreach.change_stage(caller, record_id, body)
 
 
 @router.get("/{record_id}/events", response_model=list[OutreachEventPublic])
-def history(record: ReadableOutreachRecordDep, session: ReadSessionDep) -> list[OutreachEventPublic]:
-    return events_of(session, record)
+def history(record_id: RecordId, caller: BureauCallerDep) -> list[OutreachEventPublic]:
+    return outreach.record_events(caller, record_id)

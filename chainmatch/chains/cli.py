@@ -17,10 +17,8 @@ from rich.table import Table
 from chainmatch.labels import OUTCOMES
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from chainmatch.keys import Principal
-    from recommender.corpus import Region
+    from chainmatch.services.chains import ChainInRegion
+    from chainmatch.services.context import Caller
 
 chains_app = typer.Typer(
     help="产业链图谱：导入、构建、研判薄弱环节 (industry chains: define from a file or the product graph, assess weak links)",
@@ -34,23 +32,18 @@ outreach_app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-OPERATOR_KEY_ID = 0  # the CLI acts as the platform operator, not as an API key
 
-
-def _operator() -> Principal:
-    from chainmatch.keys import Principal
-    from models.apikey import Role
-
-    return Principal(OPERATOR_KEY_ID, Role.ADMIN)
-
-
-def _db() -> Engine:
+def _caller() -> Caller:
+    """The platform operator's caller (admin scope over every region, reads not audited) on the
+    configured database; its index is started only by the commands that search."""
     from chainmatch.db import init_db, make_engine
+    from chainmatch.services.context import operator_caller
     from chainmatch.settings import get_settings
 
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    engine = make_engine(settings)
     init_db(engine)
-    return engine
+    return operator_caller(settings, engine)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -58,31 +51,24 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _region(engine: Engine, chain_id: str, region: str | None, city: str | None) -> Region:
-    from sqlmodel import Session
-
-    from chainmatch.chains.scope import resolve_region
-    from chainmatch.chains.store import default_region, live_chain
+def _located(caller: Caller, chain_id: str, region: str | None, city: str | None) -> ChainInRegion:
+    """The live chain and the region asked for (default: the chain's); exit 2 when either is wrong."""
     from chainmatch.errors import ChainError
+    from chainmatch.services.chains import chain_in_region
 
-    with Session(engine) as session:
-        try:
-            chain = live_chain(session, chain_id)
-            return resolve_region(_operator(), region, city, default=default_region(chain))
-        except ChainError as exc:
-            raise _fail(str(exc), 2) from exc
+    try:
+        return chain_in_region(caller, chain_id, region, city)
+    except ChainError as exc:
+        raise _fail(str(exc), 2) from exc
 
 
 @chains_app.command("list")
 def chains_list() -> None:
     """产业链列表 (chains with their default region and node counts)."""
-    from sqlmodel import Session
-
-    from chainmatch.chains.store import list_chains
     from chainmatch.labels import SOURCES, place
+    from chainmatch.services.chains import list_chains
 
-    with Session(_db()) as session:
-        chains = list_chains(session)
+    chains = list_chains(_caller())
     table = Table()
     table.add_column("id", no_wrap=True, min_width=max((len(c.id) for c in chains), default=2))
     for column in ("名称", "默认区域", "环节（上/中/下游）", "关系", "来源", "版本"):
@@ -108,14 +94,13 @@ def chains_import(
     ],
 ) -> None:
     """导入产业链定义文件 (create the chain, or replace it when the file's content differs)."""
-    from chainmatch.chains.store import import_chain, read_definition_file
-    from chainmatch.db import session_scope
+    from chainmatch.chains.store import read_definition_file
     from chainmatch.errors import ChainError
+    from chainmatch.services.chains import import_chain
 
     try:
         body = read_definition_file(file)
-        with session_scope(_db()) as session:
-            outcome = import_chain(session, body)
+        outcome = import_chain(_caller(), body)
     except ChainError as exc:
         raise _fail(str(exc), 2) from exc
     console.print(
@@ -139,17 +124,13 @@ def chains_build(
     """由产品图谱构建产业链 (build a chain from the product graph, starting at PRODUCT(s))."""
     import yaml
     from pydantic import ValidationError
-    from sqlmodel import Session
 
-    from chainmatch.chains.builder import build_from_graph
-    from chainmatch.chains.corpus import corpus_view
-    from chainmatch.chains.store import import_chain
-    from chainmatch.db import session_scope
     from chainmatch.errors import ChainError
     from chainmatch.labels import SEGMENTS
+    from chainmatch.services.chains import chain_from_graph, import_chain
     from models.chain import ChainFromGraph, ChainSource
 
-    engine = _db()
+    caller = _caller()
     try:
         request = ChainFromGraph.model_validate(
             {
@@ -163,8 +144,7 @@ def chains_build(
                 "max_nodes": max_nodes,
             }
         )
-        with Session(engine) as session:
-            definition = build_from_graph(corpus_view(session), request)
+        definition = chain_from_graph(caller, request)
     except ValidationError as exc:
         raise _fail(
             f"参数无效 (invalid options): {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2
@@ -188,8 +168,7 @@ def chains_build(
         out.write_text(text, encoding="utf-8")
         console.print(f"已写入 {out}")
     if save:
-        with session_scope(engine) as session:
-            outcome = import_chain(session, definition, source=ChainSource.GRAPH)
+        outcome = import_chain(caller, definition, source=ChainSource.GRAPH)
         console.print(f"已保存：{OUTCOMES[outcome]}")
 
 
@@ -201,22 +180,16 @@ def chains_weak_links(
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
 ) -> None:
     """薄弱环节研判 (weak links of a chain in a region, weakest first, with the parts of each score)."""
-    from sqlmodel import Session
+    from chainmatch.labels import LEVELS, SEGMENTS
+    from chainmatch.services.chains import weak_links
 
-    from chainmatch.chains.assessment import assess
-    from chainmatch.chains.store import live_chain
-    from chainmatch.labels import LEVELS, SEGMENTS, place
-
-    engine = _db()
-    where = _region(engine, chain_id, region, city)
-    with Session(engine) as session:
-        result = assess(session, live_chain(session, chain_id), where, _operator())
+    caller = _caller()
+    where = _located(caller, chain_id, region, city)
+    result = weak_links(caller, chain_id, region, city)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
-    table = Table(
-        title=f"{result.chain_name} · {place(where.province, where.city)} 薄弱环节", title_justify="left"
-    )
+    table = Table(title=f"{result.chain_name} · {where.label} 薄弱环节", title_justify="left")
     for column in (
         "#",
         "环节",
@@ -253,17 +226,11 @@ def chains_gap_candidates(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """链主缺口候选 (upstream needs of each leader's products that the region can hardly supply)."""
-    from sqlmodel import Session
+    from chainmatch.services.chains import gap_candidates
 
-    from chainmatch.chains.assessment import gap_candidates
-    from chainmatch.chains.store import live_chain
-
-    engine = _db()
-    where = _region(engine, chain_id, region, city)
-    with Session(engine) as session:
-        result = gap_candidates(
-            session, live_chain(session, chain_id), where, _operator(), max_local_makers=max_local
-        )
+    caller = _caller()
+    _located(caller, chain_id, region, city)
+    result = gap_candidates(caller, chain_id, region, city, max_local=max_local)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -307,12 +274,9 @@ def report_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from chainmatch.chains.render import ReportFormat, filename, render
-    from chainmatch.chains.report import build_report
     from chainmatch.chains.schemas import ReportRequest
     from chainmatch.errors import ChainError
-    from chainmatch.indexing import IndexService
-    from chainmatch.labels import place
-    from chainmatch.settings import get_settings
+    from chainmatch.services.reports import chain_report
 
     try:
         wanted = [ReportFormat(f.strip().lower()) for f in formats.split(",") if f.strip()]
@@ -327,10 +291,9 @@ def report_cmd(
         raise _fail(f"参数无效 (invalid options): {exc}", 2) from exc
     if not wanted:
         raise _fail("请指定至少一种格式 --format html,xlsx,csv,json", 2)
-    engine = _db()
-    where = _region(engine, chain_id, region, city)
-    index = IndexService(get_settings(), engine)
-    index.start(progress=True)
+    caller = _caller()
+    where = _located(caller, chain_id, region, city)
+    caller.index.start(progress=True)
     with Progress(
         TextColumn("[bold]招商图谱[/bold]"),
         BarColumn(),
@@ -346,7 +309,7 @@ def report_cmd(
             bar.update(task, completed=done, total=total, description=label)
 
         try:
-            result = build_report(engine, index, chain_id, where, _operator(), request, progress=progress)
+            result = chain_report(caller, chain_id, region, city, request, progress=progress)
         except ChainError as exc:
             raise _fail(str(exc), 1) from exc
     out.mkdir(parents=True, exist_ok=True)
@@ -354,9 +317,7 @@ def report_cmd(
         path = out / filename(result, fmt)
         path.write_bytes(render(result, fmt))
         console.print(f"已写入 {path}")
-    console.print(
-        f"{result.chain.name} · {place(where.province, where.city)}：{len(result.investment_map)} 个薄弱环节入图"
-    )
+    console.print(f"{result.chain.name} · {where.label}：{len(result.investment_map)} 个薄弱环节入图")
 
 
 @outreach_app.command("list")
@@ -365,30 +326,23 @@ def outreach_list(
     region: Annotated[str | None, typer.Option(help="only this province")] = None,
 ) -> None:
     """招商跟踪记录 (tracked candidates with their stage)."""
-    from sqlmodel import Session
-
-    from chainmatch.chains.outreach import list_records, publics
-    from chainmatch.chains.scope import resolve_region
     from chainmatch.labels import KINDS, place
+    from chainmatch.services.outreach import list_records
 
-    where = resolve_region(_operator(), region) if region else None
     table = Table("id", "区域", "产业链", "环节", "产品", "企业", "类别", "阶段", "负责人", "更新")
-    with Session(_db()) as session:
-        for r in publics(
-            session, list_records(session, _operator(), chain_id=chain, region=where, limit=100_000)
-        ):
-            table.add_row(
-                str(r.id),
-                place(r.region_province, r.region_city),
-                r.chain_id,
-                r.node_id,
-                r.product,
-                f"{r.firm_name} ({r.firm_id})",
-                KINDS.get(r.kind.value, r.kind.value),
-                r.stage_label,
-                r.owner or "",
-                f"{r.stage_changed_at:%Y-%m-%d}",
-            )
+    for r in list_records(_caller(), size=100_000, chain_id=chain, region=region or None).items:
+        table.add_row(
+            str(r.id),
+            place(r.region_province, r.region_city),
+            r.chain_id,
+            r.node_id,
+            r.product,
+            f"{r.firm_name} ({r.firm_id})",
+            KINDS.get(r.kind.value, r.kind.value),
+            r.stage_label,
+            r.owner or "",
+            f"{r.stage_changed_at:%Y-%m-%d}",
+        )
     console.print(table)
 
 
@@ -400,14 +354,11 @@ def outreach_export(
     chain: Annotated[str | None, typer.Option(help="only this chain")] = None,
 ) -> None:
     """导出阶段变更反馈 (every stage change as a labelled pair: training data for the ranker)."""
-    from sqlmodel import Session
-
-    from chainmatch.chains.outreach import feedback_rows
     from chainmatch.exports import write_csv
+    from chainmatch.services.outreach import feedback
     from models.outreach import FeedbackRow
 
-    with Session(_db()) as session:
-        rows = feedback_rows(session, _operator(), chain_id=chain)
+    rows = feedback(_caller(), chain_id=chain)
     if out.suffix.lower() == ".csv":
         columns = list(FeedbackRow.model_fields)
         data = (row.model_dump(mode="json") for row in rows)
