@@ -3,8 +3,10 @@ look-up-and-authorise of the objects a route acts on."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.security import APIKeyHeader
@@ -13,20 +15,19 @@ from sqlmodel import Session
 
 from api.audit import ReadAudit, route_of
 from api.ratelimit import RateLimiter
-from chainmatch import offers
-from chainmatch.chains.outreach import get_record
-from chainmatch.chains.store import live_chain
 from chainmatch.db import writer
-from chainmatch.gaplists import get_visible
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal, authenticate
+from chainmatch.services import firms as firm_service
+from chainmatch.services import gap_lists as gap_list_service
+from chainmatch.services import offers as offer_service
+from chainmatch.services.access import Access
+from chainmatch.services.context import Caller
 from chainmatch.settings import Settings
 from models.apikey import Role
-from models.chain import Chain
 from models.firm import FIRM_ID_PATTERN, Firm
 from models.gap import GapList
 from models.offer import SupplyOffer
-from models.outreach import OutreachRecord
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key: cm_<prefix>_<secret>")
 
@@ -145,15 +146,6 @@ BureauOrAdminDep = Annotated[Principal, Depends(require(Role.BUREAU, Role.ADMIN)
 LeaderOrAdminDep = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
 OfferWriterDep = Annotated[Principal, Depends(require(Role.SUPPLIER, Role.BUREAU, Role.ADMIN))]
 
-GapListId = Annotated[
-    str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="gap list id (gl_…)")
-]
-FirmId = Annotated[str, Path(max_length=64, pattern=FIRM_ID_PATTERN)]
-
-
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what}不存在 (not found)")
-
 
 def get_read_audit(request: Request, db: DbDep, principal: PrincipalDep) -> ReadAudit:
     return ReadAudit(db, principal, route_of(request.method, request.url.path))
@@ -162,113 +154,69 @@ def get_read_audit(request: Request, db: DbDep, principal: PrincipalDep) -> Read
 ReadAuditDep = Annotated[ReadAudit, Depends(get_read_audit)]
 
 
-def _visible_gap_list(session: Session, principal: Principal, list_id: str) -> GapList:
-    """The gap list if the caller may see it; 404 otherwise (whether or not it exists)."""
-    gap_list = get_visible(session, principal, list_id)
-    if gap_list is None:
-        raise _not_found("清单")
-    return gap_list
+# ------------------------------------------------------------------------------ look-up-and-authorise
+def get_caller(
+    request: Request, principal: PrincipalDep, db: DbDep, index: IndexDep, settings: SettingsDep
+) -> Caller:
+    """The service caller of the request (any role), with the route written on its audit rows."""
+    return Caller(principal, db, index, settings, route=route_of(request.method, request.url.path))
 
 
-def get_visible_gap_list(list_id: GapListId, principal: PrincipalDep, session: SessionDep) -> GapList:
-    """For routes that change the list: looked up in the request's write session."""
-    return _visible_gap_list(session, principal, list_id)
-
-
-def get_readable_gap_list(list_id: GapListId, principal: PrincipalDep, session: ReadSessionDep) -> GapList:
-    """For routes that only read it: looked up in the request's read session."""
-    return _visible_gap_list(session, principal, list_id)
-
-
-def get_editable_gap_list(
-    gap_list: Annotated[GapList, Depends(get_visible_gap_list)], principal: PrincipalDep
-) -> GapList:
-    """Only the owning leader and admin may revise or delete; a bureau that can see it gets 403."""
-    if principal.role is Role.BUREAU:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "招商局不能修改企业的清单 (bureaus cannot modify gap lists)"
-        )
-    return gap_list
-
-
-ReadableGapListDep = Annotated[GapList, Depends(get_readable_gap_list)]
-EditableGapListDep = Annotated[GapList, Depends(get_editable_gap_list)]
-
-
-def _live_firm(session: Session, firm_id: str) -> Firm:
-    firm = session.get(Firm, firm_id)
-    if firm is None or firm.deleted_at is not None:
-        raise _not_found("企业")
-    return firm
-
-
-def get_admin_firm(firm_id: FirmId, session: ReadSessionDep, _admin: AdminDep) -> Firm:
-    """For the admin-only firm writes: the role is checked first, so others get 403, never a 404
-    that tells them whether the id exists. (The write itself runs in its own transaction.)"""
-    return _live_firm(session, firm_id)
-
-
-def get_readable_firm(firm_id: FirmId, session: ReadSessionDep, _principal: PrincipalDep) -> Firm:
-    return _live_firm(session, firm_id)
-
-
-AdminFirmDep = Annotated[Firm, Depends(get_admin_firm)]
-ReadableFirmDep = Annotated[Firm, Depends(get_readable_firm)]
-
-
-ChainId = Annotated[str, Path(max_length=64, description="chain id, e.g. precision-instruments-gd")]
-
-
-def get_chain(chain_id: ChainId, session: SessionDep, _principal: BureauOrAdminDep) -> Chain:
-    """The live chain (chains are planning data every bureau and admin may see), in the write
-    session of a route that changes it; 404 otherwise."""
-    return live_chain(session, chain_id)
-
-
-def get_readable_chain(chain_id: ChainId, session: ReadSessionDep, _principal: BureauOrAdminDep) -> Chain:
-    return live_chain(session, chain_id)
-
-
-ChainDep = Annotated[Chain, Depends(get_chain)]
-ReadableChainDep = Annotated[Chain, Depends(get_readable_chain)]
-
-OutreachRecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def get_visible_record(
-    record_id: OutreachRecordId, principal: BureauOrAdminDep, session: SessionDep
-) -> OutreachRecord:
-    """The outreach record if it lies in the caller's region, in the write session of a route
-    that changes it; 404 otherwise (whether or not it exists)."""
-    return get_record(session, principal, record_id)
-
-
-def get_readable_record(
-    record_id: OutreachRecordId, principal: BureauOrAdminDep, session: ReadSessionDep
-) -> OutreachRecord:
-    return get_record(session, principal, record_id)
-
-
-OutreachRecordDep = Annotated[OutreachRecord, Depends(get_visible_record)]
-ReadableOutreachRecordDep = Annotated[OutreachRecord, Depends(get_readable_record)]
-
-
+GapListId = Annotated[
+    str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="gap list id (gl_…)")
+]
+FirmId = Annotated[str, Path(max_length=64, pattern=FIRM_ID_PATTERN)]
 SupplyOfferId = Annotated[
     str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$", description="supply offer id (so_…)")
 ]
 
-
-def get_visible_offer(offer_id: SupplyOfferId, principal: OfferWriterDep, session: SessionDep) -> SupplyOffer:
-    """The offer if the caller may see it (a supplier its own, a bureau its region's firms',
-    admin all), in the write session of a route that changes it; 404 otherwise; leaders 403."""
-    return offers.get_visible(session, principal, offer_id)
+Found = TypeVar("Found", GapList, Firm, SupplyOffer)
 
 
-def get_readable_offer(
-    offer_id: SupplyOfferId, principal: OfferWriterDep, session: ReadSessionDep
-) -> SupplyOffer:
-    return offers.get_visible(session, principal, offer_id)
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """How a route names one kind of object (its path parameter, with type and validation) and the
+    service function that finds it for a caller and an :class:`Access` — or raises 404/403."""
+
+    param: str
+    annotation: Any
+    find: Callable[[Caller, Any, Access], Any]
 
 
-SupplyOfferDep = Annotated[SupplyOffer, Depends(get_visible_offer)]
-ReadableSupplyOfferDep = Annotated[SupplyOffer, Depends(get_readable_offer)]
+LOOKUPS: dict[type, Lookup] = {
+    GapList: Lookup("list_id", GapListId, gap_list_service.find),
+    Firm: Lookup("firm_id", FirmId, firm_service.find),
+    SupplyOffer: Lookup("offer_id", SupplyOfferId, offer_service.find),
+}
+
+
+def lookup(model: type[Found], access: Access) -> Any:
+    """A dependency: the ``model`` the route's path names, if the caller may ``access`` it (else
+    404, or 403 where the caller may see but not change it, before the route runs). The object is
+    found in a short read session of its own and comes back detached: the service the route calls
+    opens its own transaction and checks again there, so the check and a write are one."""
+    spec = LOOKUPS[model]
+
+    def dependency(caller: Caller, **path: Any) -> Found:
+        found: Found = spec.find(caller, path[spec.param], access)
+        return found
+
+    # FastAPI reads the parameters from the signature: the path parameter keeps the route's name.
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(spec.param, inspect.Parameter.KEYWORD_ONLY, annotation=spec.annotation),
+            inspect.Parameter(
+                "caller", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Caller, Depends(get_caller)]
+            ),
+        ],
+        return_annotation=model,
+    )
+    return Depends(dependency)
+
+
+GapListReadDep = Annotated[GapList, lookup(GapList, Access.READ)]
+GapListWriteDep = Annotated[GapList, lookup(GapList, Access.WRITE)]  # owner leader and admin
+FirmReadDep = Annotated[Firm, lookup(Firm, Access.READ)]
+FirmWriteDep = Annotated[Firm, lookup(Firm, Access.WRITE)]  # admin: 403 for others before any 404
+SupplyOfferReadDep = Annotated[SupplyOffer, lookup(SupplyOffer, Access.READ)]
+SupplyOfferWriteDep = Annotated[SupplyOffer, lookup(SupplyOffer, Access.WRITE)]

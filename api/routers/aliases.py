@@ -8,24 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from api.deps import AdminDep, DbDep, IndexDep, PageSizeDep, PrincipalDep, ReadSessionDep
+from api.caller import AdminCallerDep, AnyCallerDep
+from api.deps import PageSizeDep
 from api.errors import ErrorBody
-from chainmatch.aliases import (
-    AliasError,
-    AliasExists,
-    AliasNotFound,
-    add_alias,
-    list_aliases,
-    public,
-    registry_aliases,
-    remove_alias_by_id,
-)
+from chainmatch.services import aliases
 from models.alias import AliasSource, ProductAliasCreate, ProductAliasPublic
 from models.matching import Page
-from recommender.aliases import Alias
-from recommender.errors import IndexNotFound
 
 router = APIRouter(prefix="/v1/product-aliases", tags=["product aliases"])
 
@@ -34,9 +24,7 @@ AliasId = Annotated[int, Path(ge=1, le=2**31 - 1, description="id of a user alia
 
 @router.get("", response_model=Page[ProductAliasPublic])
 def read_aliases(
-    _principal: PrincipalDep,
-    session: ReadSessionDep,
-    index: IndexDep,
+    caller: AnyCallerDep,
     size: PageSizeDep,
     q: Annotated[str | None, Query(max_length=100, description="in the alias or the product name")] = None,
     source: Annotated[AliasSource | None, Query(description="curated | cedict | corpus | user")] = None,
@@ -47,17 +35,7 @@ def read_aliases(
     """Every alias in effect, each with its source: ``user`` (added by an administrator; ``id`` to
     delete it by), ``curated`` (the shipped table), ``cedict`` (CC-CEDICT's English names) and
     ``corpus`` (what the registry's product names carry, e.g. 光电倍增管(PMT))."""
-    shipped: list[Alias] = []
-    if source is not AliasSource.USER:
-        try:
-            with index.searching() as engine:
-                shipped = engine.aliases.entries()
-        except IndexNotFound:  # no index yet: the shipped files and the registry's names
-            shipped = registry_aliases(session)
-    try:
-        items, next_cursor = list_aliases(session, shipped, q=q, source=source, cursor=cursor, limit=size)
-    except AliasError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    items, next_cursor = aliases.list_page(caller, limit=size, q=q, source=source, cursor=cursor)
     return Page[ProductAliasPublic](items=items, next_cursor=next_cursor)
 
 
@@ -67,24 +45,13 @@ def read_aliases(
     status_code=status.HTTP_201_CREATED,
     responses={409: {"model": ErrorBody, "description": "this alias already stands for this product"}},
 )
-def create_alias(
-    body: ProductAliasCreate, principal: AdminDep, db: DbDep, index: IndexDep
-) -> ProductAliasPublic:
+def create_alias(body: ProductAliasCreate, caller: AdminCallerDep) -> ProductAliasPublic:
     """Add ``alias`` → ``canonical`` (admin). Effective at the next search of every worker; 409 if
     the pair is already there."""
-    try:
-        row = add_alias(db, body, key_id=principal.key_id)
-    except AliasExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    index.refresh()
-    return public(row)
+    return aliases.add(caller, body)
 
 
 @router.delete("/{alias_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_alias(alias_id: AliasId, _admin: AdminDep, db: DbDep, index: IndexDep) -> None:
+def delete_alias(alias_id: AliasId, caller: AdminCallerDep) -> None:
     """Delete a user alias (admin). Shipped and mined aliases have no id and cannot be deleted: 404."""
-    try:
-        remove_alias_by_id(db, alias_id)
-    except AliasNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    index.refresh()
+    aliases.remove(caller, alias_id)

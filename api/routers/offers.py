@@ -7,26 +7,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlmodel import col
 
-from api.audit import audit
-from api.deps import (
-    AdminDep,
-    OfferWriterDep,
-    PageSizeDep,
-    ReadableSupplyOfferDep,
-    ReadSessionDep,
-    SessionDep,
-    SettingsDep,
-    SupplyOfferDep,
-)
-from chainmatch import offers
-from chainmatch.ingest.readers import UnreadableInput
+from api.caller import AdminCallerDep, caller_of
+from api.deps import PageSizeDep, SupplyOfferReadDep, SupplyOfferWriteDep
+from chainmatch.services import offers
+from chainmatch.services.context import Caller
 from models.matching import Page
-from models.offer import SupplyOffer, SupplyOfferCreate, SupplyOfferPublic, SupplyOfferUpdate
+from models.offer import SupplyOfferCreate, SupplyOfferPublic, SupplyOfferUpdate
 
 router = APIRouter(prefix="/v1/supply-offers", tags=["supply offers"])
 
@@ -50,16 +40,13 @@ class OfferRevisionPublic(BaseModel):
     snapshot: dict[str, Any]
 
 
+OfferCallerDep = Annotated[Caller, Depends(caller_of(*offers.OFFER_ROLES))]
+
+
 @router.post("", response_model=SupplyOfferPublic, status_code=status.HTTP_201_CREATED)
-def create_offer(
-    body: SupplyOfferCreate, principal: OfferWriterDep, session: SessionDep
-) -> SupplyOfferPublic:
+def create_offer(body: SupplyOfferCreate, caller: OfferCallerDep) -> SupplyOfferPublic:
     """A supplier for its own firm; a bureau for a firm in its region (``firm_id``); admin for any."""
-    offer = offers.create_offer(session, principal, body)
-    audit(session, principal, "create", "supply_offer", offer.id)
-    public = offers.publics(session, [offer])[0]
-    session.commit()
-    return public
+    return offers.create(caller, body)
 
 
 @router.post(
@@ -72,9 +59,7 @@ def create_offer(
     },
 )
 def import_offers(
-    principal: AdminDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    caller: AdminCallerDep,
     file: Annotated[UploadFile, File(description="XLSX (first sheet), CSV, JSON array or JSON lines")],
     skip_invalid: Annotated[bool, Query(description="write the valid rows despite bad ones")] = False,
     dry_run: Annotated[bool, Query(description="validate and report, write nothing")] = False,
@@ -83,16 +68,8 @@ def import_offers(
     products), 产能, 年供货能力, 交货周期, 认证, 供货地区, 愿意本地设厂 (是/否), 设厂地区, 意向链主, 联系人,
     电话, 邮箱, 有效期至 — or the English field names. Any bad row: 422 with row, field and why, and
     nothing written (unless ``skip_invalid``)."""
-    data = file.file.read(settings.max_body_bytes + 1)
-    rows = offers.read_rows(data, file.filename)
-    if len(rows) > settings.max_bulk_records:
-        raise UnreadableInput(
-            f"一次最多导入 {settings.max_bulk_records} 条 (at most {settings.max_bulk_records} rows per call)"
-        )
-    report = offers.import_offers(session, principal, rows, skip_invalid=skip_invalid, dry_run=dry_run)
-    for offer_id in report.offer_ids:
-        audit(session, principal, "import", "supply_offer", offer_id)
-    session.commit()
+    data = file.file.read(caller.settings.max_body_bytes + 1)
+    report = offers.import_file(caller, data, file.filename, skip_invalid=skip_invalid, dry_run=dry_run)
     code = (
         status.HTTP_422_UNPROCESSABLE_CONTENT
         if report.errors and not report.written
@@ -105,57 +82,38 @@ def import_offers(
 
 @router.get("", response_model=Page[SupplyOfferPublic])
 def list_offers(
-    principal: OfferWriterDep,
-    session: ReadSessionDep,
+    caller: OfferCallerDep,
     size: PageSizeDep,
     firm_id: Annotated[str | None, Query(max_length=64)] = None,
     valid_only: Annotated[bool, Query(description="only offers whose validity has not passed")] = False,
     cursor: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Page[SupplyOfferPublic]:
     """The offers the caller may see, by id."""
-    query = offers.visible_offers(principal)
-    if firm_id:
-        query = query.where(SupplyOffer.firm_id == firm_id)
-    if valid_only:
-        query = query.where(col(SupplyOffer.valid_until) >= offers.today())
-    if cursor:
-        query = query.where(SupplyOffer.id > cursor)
-    rows = session.exec(query.order_by(col(SupplyOffer.id)).limit(size + 1)).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page[SupplyOfferPublic](
-        items=offers.publics(session, rows), next_cursor=rows[-1].id if more and rows else None
-    )
+    return offers.list_page(caller, limit=size, firm_id=firm_id, valid_only=valid_only, cursor=cursor)
 
 
 @router.get("/{offer_id}", response_model=SupplyOfferPublic)
-def read_offer(offer: ReadableSupplyOfferDep, session: ReadSessionDep) -> SupplyOfferPublic:
-    return offers.publics(session, [offer])[0]
+def read_offer(offer: SupplyOfferReadDep, caller: OfferCallerDep) -> SupplyOfferPublic:
+    return offers.read(caller, offer.id)
 
 
 @router.get("/{offer_id}/revisions", response_model=list[OfferRevisionPublic])
-def offer_revisions(offer: ReadableSupplyOfferDep, session: ReadSessionDep) -> list[OfferRevisionPublic]:
+def offer_revisions(offer: SupplyOfferReadDep, caller: OfferCallerDep) -> list[OfferRevisionPublic]:
     """The superseded versions, oldest first."""
     return [
-        OfferRevisionPublic(version=r.version, snapshot=r.snapshot)
-        for r in offers.revisions_of(session, offer)
+        OfferRevisionPublic.model_validate(r, from_attributes=True)
+        for r in offers.revisions(caller, offer.id)
     ]
 
 
 @router.put("/{offer_id}", response_model=SupplyOfferPublic)
 def revise_offer(
-    body: SupplyOfferUpdate, offer: SupplyOfferDep, principal: OfferWriterDep, session: SessionDep
+    body: SupplyOfferUpdate, offer: SupplyOfferWriteDep, caller: OfferCallerDep
 ) -> SupplyOfferPublic:
     """Replace every field; the version goes up and the previous one is kept."""
-    offers.revise_offer(session, offer, body)
-    audit(session, principal, "update", "supply_offer", offer.id, version=offer.version)
-    public = offers.publics(session, [offer])[0]
-    session.commit()
-    return public
+    return offers.revise(caller, offer.id, body)
 
 
 @router.delete("/{offer_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_offer(offer: SupplyOfferDep, principal: OfferWriterDep, session: SessionDep) -> None:
-    offers.delete_offer(session, offer)
-    audit(session, principal, "delete", "supply_offer", offer.id)
-    session.commit()
+def delete_offer(offer: SupplyOfferWriteDep, caller: OfferCallerDep) -> None:
+    offers.delete(caller, offer.id)
