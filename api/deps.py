@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.audit import ReadAudit, route_of
 from api.ratelimit import RateLimiter
+from api.web.session import check_csrf_header, cookie_session
 from chainmatch.db import writer
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal, authenticate
@@ -102,11 +103,20 @@ def throttle(limiter: RateLimiter, key_id: int, cost: float = 1.0) -> None:
 
 
 def get_principal(
+    request: Request,
     db: DbDep,
     limiter: RateLimiterDep,
     key: Annotated[str | None, Security(api_key_header)],
 ) -> Principal:
+    """The caller: by its API key, or — without one — by the dashboard's session cookie, so the
+    dashboard's script calls the same routes. A cookie-authenticated POST/PUT/PATCH/DELETE must
+    carry the session's CSRF token in ``X-CSRF-Token`` (403 otherwise); a key needs none."""
     if not key:
+        web = cookie_session(request, db)
+        if web is not None:
+            check_csrf_header(request, web)
+            throttle(limiter, web.principal.key_id)
+            return web.principal
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "缺少 API 密钥 X-API-Key (missing API key)",
