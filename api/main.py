@@ -18,9 +18,6 @@ from api.routers import aliases as product_aliases
 from api.routers import (
     audit,
     chains,
-    dashboard,
-    dashboard_maps,
-    dashboard_twosided,
     firms,
     gap_lists,
     health,
@@ -32,6 +29,17 @@ from api.routers import (
     rematch,
     requirements,
 )
+from api.web import (
+    actions,
+    auth,
+    pages_chains,
+    pages_lists,
+    pages_map,
+    pages_matchmaking,
+    pages_offers,
+    pages_search,
+)
+from api.web import static as web_static
 from chainmatch import __version__
 from chainmatch.db import init_db, make_engine
 from chainmatch.settings import Settings, get_settings
@@ -78,12 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_json_boundary(app)
     app.include_router(health.router)
-    for module in (firms, relations, gap_lists, match, rematch, audit, chains, outreach, dashboard):
+    for module in (firms, relations, gap_lists, match, rematch, audit, chains, outreach):
         app.include_router(module.router, responses=AUTH_RESPONSES)
     app.include_router(product_aliases.router, responses=AUTH_RESPONSES)
     for module in (offers, requirements, matchmaking):
         app.include_router(module.router, responses=AUTH_RESPONSES)
-    # the dashboard's pages for maps and firms, and for both sides of the match (HTML, not in the schema)
-    for module in (dashboard_maps, dashboard_twosided):
-        app.include_router(module.router)
+    # the dashboard (HTML, not in the schema); its script calls the /v1 routes above with its cookie
+    web = (web_static, auth, pages_chains, pages_search, actions, pages_map, pages_offers, pages_lists)
+    for page in (*web, pages_matchmaking):
+        app.include_router(page.router)
     return app

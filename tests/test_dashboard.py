@@ -4,14 +4,17 @@ The browser walk-through is tests/test_dashboard_browser.py."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from chainmatch.db import make_engine, session_scope
 from chainmatch.keys import create_key, revoke_key
 from models.apikey import Role
+from models.gap import GapList
 from tests.conftest import Keys, LiveServer
 from tests.test_chains import CHAIN_ID, start_world
 
@@ -198,3 +201,68 @@ def test_a_province_bureau_narrows_to_a_city(world) -> None:  # type: ignore[no-
 
     # Shenzhen makes fewer of the chain's products than all of Guangdong; the rest count as elsewhere
     assert 0 < local_makers(city.text) < local_makers(province.text)
+
+
+def csrf_header_of(html: str) -> dict[str, str]:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert match, "no CSRF token for the page's script"
+    return {"X-CSRF-Token": match.group(1)}
+
+
+def finished_job(c: httpx.Client, job_id: str) -> dict[str, object]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, object] = c.get(f"/v1/report-jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError("the report job did not finish")
+
+
+def test_the_dashboard_cookie_calls_v1_with_its_csrf_token(world) -> None:  # type: ignore[no-untyped-def]
+    server, keys = world
+    jobs = f"/v1/chains/{CHAIN_ID}/report-jobs"
+    body = {"top": 2, "k": 2}
+    with browser(world) as c:
+        assert c.post(jobs, json=body).status_code == 401  # no key, no session
+        login(c, keys.bureau_gd)
+        csrf = csrf_header_of(c.get(f"/chains/{CHAIN_ID}").text)
+        assert c.get("/v1/chains").status_code == 200  # a read needs no token
+        # a cookie-authenticated write without the session's token, or with another, is refused
+        assert c.post(jobs, json=body).status_code == 403
+        assert c.post(jobs, json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
+        started = c.post(jobs, json=body, headers=csrf)
+        assert started.status_code == 202
+        job_id = started.json()["id"]
+        assert finished_job(c, job_id)["state"] == "done"
+        report = c.get(f"/v1/report-jobs/{job_id}/result", params={"format": "xlsx"})
+        assert report.status_code == 200 and report.content[:2] == b"PK"
+        assert "attachment" in report.headers["content-disposition"]
+        # the dashboard's own copies of these routes are gone
+        assert c.get(f"/jobs/{job_id}").status_code == 404
+        assert c.post(f"/chains/{CHAIN_ID}/report-jobs", data={"csrf": csrf["X-CSRF-Token"]}).status_code in (
+            404,
+            405,
+        )
+        # logout ends the session for /v1 too
+        c.post("/logout", data={"csrf": csrf["X-CSRF-Token"]})
+        assert c.get("/v1/chains").status_code == 401
+    # an API key needs no CSRF token, cookie or not
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys.bureau_gd}, timeout=60) as api:
+        assert api.post(jobs, json=body).status_code == 202
+
+
+def test_a_leaders_cookie_has_the_leaders_scope_on_v1(world) -> None:  # type: ignore[no-untyped-def]
+    server, keys = world
+    db = make_engine(server.settings)
+    with session_scope(db, write=False) as session:
+        other = session.exec(select(GapList.id).where(GapList.leader_firm_id == keys.leader_b_firm)).first()
+    db.dispose()
+    assert other is not None  # leader B's list exists
+    with browser(world) as c:
+        login(c, keys.leader_a)
+        assert c.get(f"/v1/gap-lists/{other}").status_code == 404  # invisible, as with leader A's key
+        assert c.get(f"/v1/chains/{CHAIN_ID}/weak-links").status_code == 403
+        csrf = csrf_header_of(c.get("/").text)
+        assert c.delete(f"/v1/gap-lists/{other}").status_code == 403  # no token: refused first
+        assert c.delete(f"/v1/gap-lists/{other}", headers=csrf).status_code == 404

@@ -1,4 +1,4 @@
-"""Dashboard pages of the investment map (全球招商地图) and firm profiles (企业画像).
+"""The investment map (全球招商地图) and firm profiles (企业画像).
 
 ``/chains/{id}/map``: the China map by province (choropleth, city points, the bureau's region
 marked) and the world map by country, drawn on the server as inline SVG; a click on a province or a
@@ -8,8 +8,6 @@ works without script), each with a link to its firm page and a button that short
 ``/firms/{id}``: the firm page — products and their product-graph neighbourhood, tags, scale, its
 standing for the caller's weak links (each with a shortlist button), outreach history and, where
 the caller may read them, its gap lists. Scoped like ``GET /v1/firms/{id}/profile``.
-
-Kept apart from ``dashboard.py`` (same helpers, same session, CSRF and audit rules).
 """
 
 from __future__ import annotations
@@ -17,33 +15,34 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlmodel import Session
 
-from api.audit import record_list_reads, route_of
-from api.deps import DbDep, IndexDep
-from api.routers.dashboard import BureauUserDep, UserDep, _audit, _common, _domain, _region_args, page
-from api.routers.firms import firm_public
-from chainmatch.chains.assessment import assess
-from chainmatch.chains.corpus import corpus_view
-from chainmatch.chains.investmap import MapQuery, ScaleCode, build_map, pictures
-from chainmatch.chains.scope import region_label, resolve_region
-from chainmatch.chains.store import default_region, live_chain, to_public
-from chainmatch.firmprofile import build_profile
+from api.web.common import (
+    NEXT_LENGTH,
+    BureauUserDep,
+    CallerDep,
+    CityQ,
+    RegionQ,
+    UserDep,
+    common,
+    domain,
+    page,
+    region_args,
+)
+from chainmatch.chains.investmap import MapQuery, ScaleCode, pictures
 from chainmatch.geography import country_name
 from chainmatch.places import PLACE_LABELS, PLACE_ORDER, PlaceClass
+from chainmatch.services import chains, firms
+from chainmatch.services.regions import resolve_region
 from models.apikey import Role
 from models.chain import Segment
-from models.firm import Firm
 from models.regions import normalize_province
 from recommender.corpus import Region
 
-router: APIRouter = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-RegionQ = Annotated[str | None, Query(max_length=40)]
-CityQ = Annotated[str | None, Query(max_length=60)]
 TAG_CHOICES = ("专精特新", "专精特新小巨人", "高新技术企业", "listed", "链主企业")
 SCALE_CHOICES: tuple[ScaleCode, ...] = ("micro", "small", "medium", "large")
 
@@ -53,8 +52,7 @@ def map_page(
     request: Request,
     chain_id: Annotated[str, Path(max_length=64)],
     user: BureauUserDep,
-    db: DbDep,
-    index: IndexDep,
+    caller: CallerDep,
     region: RegionQ = None,
     city: CityQ = None,
     link: Annotated[str, Query(max_length=200)] = "",
@@ -77,11 +75,9 @@ def map_page(
         min_score = None
 
     def render_map() -> HTMLResponse:
-        with Session(db) as session:
-            chain = live_chain(session, chain_id)
-            where = resolve_region(user.principal, region, city, default=default_region(chain))
-            public = to_public(session, chain)
-            assessment = assess(session, chain, where, user.principal, view=corpus_view(session))
+        located = chains.chain_in_region(caller, chain_id, region, city)
+        public, where = located.chain, located.region
+        assessment = chains.weak_links(caller, chain_id, region, city)  # the weak links to pick from
         query = MapQuery(
             item=link or None,
             segment=segment,
@@ -92,19 +88,15 @@ def map_page(
         )
         chosen_province = normalize_province(province) if province else None
         chosen_country = (country_name(country) or country) if country else None
-        data = build_map(
-            db,
-            index,
+        data = chains.investment_map(
+            caller,
             chain_id,
-            where,
-            user.principal,
+            region,
+            city,
             query,
-            province=chosen_province,
-            country=chosen_country,
+            candidates_in=chosen_province,
+            candidates_abroad_in=chosen_country,
         )
-        _audit(db, user, "map", "chain", chain_id)
-        route = route_of(request.method, request.url.path)
-        record_list_reads(db, user.principal, "map", data.gap_lists, route=route)
         base: list[tuple[str, str]] = [
             (k, v)
             for k, v in (
@@ -138,13 +130,13 @@ def map_page(
         supply = [lk for lk in assessment.links if lk.score is not None]
         return page(
             "map.html",
-            **_common(
+            **common(
                 request,
                 user,
                 chain=public,
                 region=where,
-                region_label=region_label(where),
-                region_args=_region_args(where),
+                region_label=located.label,
+                region_args=region_args(where),
                 data=data,
                 china=Markup(china),
                 world=Markup(world),
@@ -160,7 +152,7 @@ def map_page(
                 selected_province=chosen_province,
                 selected_country=chosen_country,
                 href=href,
-                back=back if len(back) <= 500 else here,
+                back=back if len(back) <= NEXT_LENGTH else here,
                 tag_choices=TAG_CHOICES,
                 scale_choices=SCALE_CHOICES,
                 place_choices=[(p.value, PLACE_LABELS[p]) for p in PLACE_ORDER],
@@ -168,7 +160,7 @@ def map_page(
             ),
         )
 
-    return _domain(request, user, render_map)
+    return domain(request, user, render_map)
 
 
 @router.get("/firms/{firm_id}", response_class=HTMLResponse)
@@ -176,8 +168,7 @@ def firm_page(
     request: Request,
     firm_id: Annotated[str, Path(max_length=64)],
     user: UserDep,
-    db: DbDep,
-    index: IndexDep,
+    caller: CallerDep,
     region: RegionQ = None,
     city: CityQ = None,
     chain: Annotated[str, Query(max_length=64)] = "",
@@ -185,25 +176,13 @@ def firm_page(
     back: Annotated[str, Query(max_length=500)] = "",
 ) -> HTMLResponse:
     """企业画像 — the same scope as the API: a leader sees only its own firm."""
-    principal = user.principal
 
     def render_firm() -> HTMLResponse:
-        with Session(db) as session:
-            firm = session.get(Firm, firm_id)
-            if firm is None or firm.deleted_at is not None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "企业不存在 (not found)")
-            if principal.role not in (Role.ADMIN, Role.BUREAU) and firm.id != principal.firm_id:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "企业不存在 (not found)")
-            public = firm_public(session, firm, principal)
-        where: Region | None = None
-        if principal.role is Role.BUREAU or (principal.role is Role.ADMIN and region):
-            where = resolve_region(principal, region, city)
         focus = (chain, node) if chain and node else None
-        profile = build_profile(db, index, principal, public, where, focus=focus)
-        route = route_of(request.method, request.url.path)
-        if public.contact is not None:
-            _audit(db, user, "read", "firm_contact", firm_id)
-        record_list_reads(db, principal, "profile", profile.lists_read, route=route)
+        profile = firms.profile(caller, firm_id, province=region, city=city, focus=focus)
+        where: Region | None = None  # the region the shortlist buttons track candidates for
+        if user.role is Role.BUREAU or (user.role is Role.ADMIN and region):
+            where = resolve_region(user.principal, region, city)
         focus_first = sorted(
             profile.standing,
             key=lambda s: (not (s.chain_id == chain and s.node_id == node), s.rank, -s.score),
@@ -216,7 +195,7 @@ def firm_page(
                 if v
             ]
         )
-        context: dict[str, Any] = _common(
+        context: dict[str, Any] = common(
             request,
             user,
             profile=profile,
@@ -224,9 +203,9 @@ def firm_page(
             standing=focus_first,
             tracked=tracked,
             region=where,
-            here=here if len(here) <= 500 else f"/firms/{firm_id}",
+            here=here if len(here) <= NEXT_LENGTH else f"/firms/{firm_id}",
             back=back if back.startswith("/") and not back.startswith("//") else "",
         )
         return page("firm.html", **context)
 
-    return _domain(request, user, render_firm)
+    return domain(request, user, render_firm)
