@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         10, ge=1, description="a batch call costs ceil(queries / this) rate-limit tokens (at most the burst)"
     )
 
-    # Dashboard (served at /): logins are opaque server-side sessions; see api/routers/dashboard.py.
+    # Dashboard (served at /): logins are opaque server-side sessions; see chainmatch/websessions.py.
     session_hours: int = Field(12, ge=1, le=24 * 30, description="dashboard login lifetime")
     cookie_secure: bool = Field(
         False, description="mark the dashboard session cookie Secure: set it when served over HTTPS"
