@@ -8,13 +8,16 @@ Every answer that carries a list's items is audited as a read of the list.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import TypeAdapter
 from sqlmodel import Session, col
 
-from chainmatch import gaplists
+from chainmatch import gapfile, gaplists
 from chainmatch.audit import audit
 from chainmatch.errors import Forbidden, InvalidInput, NotFound
 from chainmatch.gapsheet import parse_sheet
+from chainmatch.ingest.report import IngestReport
 from chainmatch.matching import recommend_gap_list
 from chainmatch.services.access import Access
 from chainmatch.services.context import Caller
@@ -180,3 +183,43 @@ def delete(caller: Caller, list_id: str) -> None:
         gap_list = find_in(session, caller, list_id, Access.WRITE)
         gaplists.delete_list(session, gap_list)
         audit(session, caller.principal, "delete", "gap_list", gap_list.id)
+
+
+# ------------------------------------------------------------------------------ files (the operator)
+def import_file(caller: Caller, path: Path) -> IngestReport:
+    """Gap lists from a JSON file, each naming its ``leader_firm_id`` (admin): created, or revised
+    when the leader has a list with that title and it changed. All or nothing. Every item's text
+    is read as on submission."""
+    caller.require(Role.ADMIN)
+    with caller.index.searching() as engine:
+        return gapfile.import_gap_lists(caller.db, path, understand=engine.understand)
+
+
+def import_sheet(
+    caller: Caller,
+    data: bytes,
+    filename: str | None,
+    *,
+    leader_firm_id: str,
+    title: str,
+    province: str | None = None,
+    city: str | None = None,
+    dry_run: bool = False,
+) -> tuple[GapSheetReport, str | None]:
+    """One list from a spreadsheet for ``leader_firm_id`` (admin): created, or revised when the
+    leader has a list with this title. The per-row report, and what happened (created / updated /
+    unchanged; None when nothing was written: an error or a dry run)."""
+    caller.require(Role.ADMIN)
+    with caller.index.searching() as engine:
+        return gapfile.import_gap_sheet(
+            caller.db,
+            data,
+            filename,
+            understand=engine.understand,
+            leader_firm_id=leader_firm_id,
+            title=title,
+            region=province,
+            city=city,
+            max_items=caller.settings.max_gap_items,
+            dry_run=dry_run,
+        )
