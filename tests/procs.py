@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import _free_port, fresh_database_url
+from tests.servers import free_port
+from tests.worlds import fresh_database_url
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
 
@@ -53,7 +54,7 @@ def unique_product(record: dict[str, object]) -> str:
 class ServerProcess:
     def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.env = dict(os.environ, CHAINMATCH_DATA_DIR=str(data_dir), **(env or {}))

@@ -1,16 +1,20 @@
-"""The public API's contract over real HTTP on the sample cluster: results, lists, limits, freshness."""
+"""The public API's contract on the sample cluster, in process (httpx.ASGITransport): results, lists,
+limits, freshness."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import World
+from tests.worlds import serve_sample
 
 
-def test_health_docs_and_readiness(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, _ = sample_server
+def test_health_docs_and_readiness(world: World) -> None:
+    server, _ = world
     with server.client() as c:
         assert c.get("/healthz").json() == {"status": "ok"}
         ready = c.get("/readyz")
@@ -29,8 +33,8 @@ def test_health_docs_and_readiness(sample_server) -> None:  # type: ignore[no-un
         assert path in paths
 
 
-def test_match_results_are_explained_and_exclude_the_leader(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_match_results_are_explained_and_exclude_the_leader(world: World) -> None:
+    server, keys = world
     with server.client(keys.admin) as c:
         leader = c.get(f"/v1/firms/{keys.leader_a_firm}").json()
         own_product = leader["products"][0]["name"]
@@ -58,8 +62,8 @@ def test_match_results_are_explained_and_exclude_the_leader(sample_server) -> No
     assert [r["score"] for r in excluded] == sorted((r["score"] for r in excluded), reverse=True)
 
 
-def test_results_below_the_relevance_floor_are_left_out(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_results_below_the_relevance_floor_are_left_out(world: World) -> None:
+    server, keys = world
     with server.client(keys.bureau_gd) as c:
         body = {"text": "液氦", "scope": "inside", "k": 10}
         every = c.post("/v1/match", json={**body, "min_score": 0}).json()["results"]
@@ -75,8 +79,8 @@ def test_results_below_the_relevance_floor_are_left_out(sample_server) -> None: 
     assert [r["firm_id"] for r in default] == kept[: len(default)]
 
 
-def test_scope_splits_inside_and_outside(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_scope_splits_inside_and_outside(world: World) -> None:
+    server, keys = world
     with server.client(keys.bureau_gd) as c:
         inside = c.post("/v1/match", json={"text": "分子泵", "scope": "inside", "k": 10}).json()
         outside = c.post("/v1/match", json={"text": "分子泵", "scope": "outside", "k": 10}).json()
@@ -88,8 +92,8 @@ def test_scope_splits_inside_and_outside(sample_server) -> None:  # type: ignore
     assert {r["firm_id"] for r in inside["results"][:3]} <= ids
 
 
-def test_gap_list_recommendations_give_two_lists_per_item(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_gap_list_recommendations_give_two_lists_per_item(world: World) -> None:
+    server, keys = world
     with server.client(keys.leader_a) as c:
         gap_list = c.get("/v1/gap-lists").json()["items"][0]
         recs = c.get(f"/v1/gap-lists/{gap_list['id']}/recommendations", params={"k": 5}).json()
@@ -114,14 +118,14 @@ def test_gap_list_recommendations_give_two_lists_per_item(sample_server) -> None
         ("/v1/firms", {"limit": 0}),
     ],
 )
-def test_page_size_is_capped(sample_server, path: str, params: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
-    server, keys = sample_server
+def test_page_size_is_capped(world: World, path: str, params: dict[str, int]) -> None:
+    server, keys = world
     with server.client(keys.admin) as c:
         assert c.get(path, params=params).status_code == 422
 
 
-def test_k_is_capped(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_k_is_capped(world: World) -> None:
+    server, keys = world
     with server.client(keys.admin) as c:
         assert c.post("/v1/match", json={"text": "分子泵", "k": 101}).status_code == 422
         assert c.post("/v1/match", json={"text": "分子泵", "k": 0}).status_code == 422
@@ -130,8 +134,8 @@ def test_k_is_capped(sample_server) -> None:  # type: ignore[no-untyped-def]
         assert c.get(f"/v1/gap-lists/{gap_list['id']}/recommendations", params={"k": 500}).status_code == 422
 
 
-def test_cursor_pagination_walks_every_firm_once(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_cursor_pagination_walks_every_firm_once(world: World) -> None:
+    server, keys = world
     seen: list[str] = []
     cursor = None
     with server.client(keys.bureau_gd) as c:
@@ -150,17 +154,13 @@ def test_cursor_pagination_walks_every_firm_once(sample_server) -> None:  # type
 
 
 @pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    settings = make_settings(
-        tmp_path_factory.mktemp("writable") / "var", max_bulk_records=50, max_body_bytes=64 * 1024
-    )
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as server:
-        yield server, keys
+def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data_dir = tmp_path_factory.mktemp("writable") / "var"
+    with serve_sample(data_dir, max_bulk_records=50, max_body_bytes=64 * 1024) as served:
+        yield served
 
 
-def test_bulk_ingest_reports_errors_and_writes_nothing(writable) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_ingest_reports_errors_and_writes_nothing(writable: World) -> None:
     server, keys = writable
     ndjson = "\n".join(
         [
@@ -195,7 +195,7 @@ def test_bulk_ingest_reports_errors_and_writes_nothing(writable) -> None:  # typ
         assert again.json()["unchanged"] == 1 and again.json()["inserted"] == 0
 
 
-def test_writes_are_searchable_at_once_and_deletes_disappear(writable) -> None:  # type: ignore[no-untyped-def]
+def test_writes_are_searchable_at_once_and_deletes_disappear(writable: World) -> None:
     server, keys = writable
     record = {
         "id": "FRESH-1",
@@ -214,7 +214,7 @@ def test_writes_are_searchable_at_once_and_deletes_disappear(writable) -> None: 
         assert c.get("/readyz").json()["index"]["in_step"] is True
 
 
-def test_control_characters_and_out_of_range_values_never_reach_the_database(writable) -> None:  # type: ignore[no-untyped-def]
+def test_control_characters_and_out_of_range_values_never_reach_the_database(writable: World) -> None:
     """Found by Schemathesis on PostgreSQL: a NUL in a text field and a cursor beyond the id
     column's range were 500s there. Both databases now answer alike."""
     server, keys = writable
@@ -238,7 +238,7 @@ def test_control_characters_and_out_of_range_values_never_reach_the_database(wri
         assert c.get("/v1/audit", params={"object_id": "\x00"}).status_code in (200, 422)
 
 
-def test_bulk_and_body_limits(writable) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_and_body_limits(writable: World) -> None:
     server, keys = writable
     too_many = [{"id": f"B-{i}", "name": f"企业{i}"} for i in range(51)]
     with server.client(keys.admin) as c:
@@ -253,7 +253,7 @@ def test_bulk_and_body_limits(writable) -> None:  # type: ignore[no-untyped-def]
         assert c.post("/v1/firms", json=[]).status_code == 422
 
 
-def test_gap_list_revision_keeps_version_and_validates(writable) -> None:  # type: ignore[no-untyped-def]
+def test_gap_list_revision_keeps_version_and_validates(writable: World) -> None:
     server, keys = writable
     with server.client(keys.leader_a) as c:
         created = c.post(
@@ -277,11 +277,8 @@ def test_gap_list_revision_keeps_version_and_validates(writable) -> None:  # typ
         assert c.get(f"/v1/gap-lists/{list_id}").json()["version"] == 2
 
 
-def test_per_key_rate_limit_answers_429(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path / "var", rate_limit_per_minute=6, rate_limit_burst=3)
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as server:
+def test_per_key_rate_limit_answers_429(tmp_path: Path) -> None:
+    with serve_sample(tmp_path / "var", rate_limit_per_minute=6, rate_limit_burst=3) as (server, keys):
         with server.client(keys.bureau_gd) as c:
             codes = [c.get("/v1/firms", params={"limit": 1}).status_code for _ in range(4)]
             assert codes == [200, 200, 200, 429]

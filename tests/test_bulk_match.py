@@ -1,25 +1,28 @@
-"""Bulk paths for a data platform over real HTTP: POST /v1/match/batch (NDJSON, one rate-limit charge
+"""Bulk paths for a data platform, in process (httpx.ASGITransport): POST /v1/match/batch (NDJSON, one rate-limit charge
 scaled by size) and the region re-match job (progress, result per list, audited per list)."""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.conftest import LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import World
+from tests.worlds import serve_sample
 
 TEXTS = ["涡轮分子泵", "离子源", "光电倍增管", "PMT", "用于质谱仪的离子源，主要依赖日本进口", "液氦"]
 
 
-def lines(response: httpx.Response) -> list[dict]:  # type: ignore[type-arg]
+def lines(response: httpx.Response) -> list[dict[str, Any]]:
     assert response.headers["content-type"].startswith("application/x-ndjson")
     return [json.loads(line) for line in response.text.splitlines() if line]
 
 
-def test_batch_answers_equal_single_calls_tagged_in_order(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_batch_answers_equal_single_calls_tagged_in_order(world: World) -> None:
+    server, keys = world
     queries = [
         {"id": f"q{i}-{scope}", "text": text, "scope": scope, "k": 5}
         for i, text in enumerate(TEXTS)
@@ -42,8 +45,8 @@ def test_batch_answers_equal_single_calls_tagged_in_order(sample_server) -> None
         ]
 
 
-def test_batch_errors_are_per_query_and_the_call_is_validated_whole(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_batch_errors_are_per_query_and_the_call_is_validated_whole(world: World) -> None:
+    server, keys = world
     with server.client(keys.bureau_gd) as c:
         out = lines(
             c.post(
@@ -72,14 +75,10 @@ def test_batch_errors_are_per_query_and_the_call_is_validated_whole(sample_serve
         assert c.post("/v1/match/batch", json={"queries": [{"id": "x", "text": "离子源"}]}).status_code == 401
 
 
-def test_one_rate_limit_charge_scaled_by_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(
-        tmp_path / "var", rate_limit_per_minute=1, rate_limit_burst=20, batch_queries_per_charge=10
-    )
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
+def test_one_rate_limit_charge_scaled_by_size(tmp_path: Path) -> None:
     batch = {"queries": [{"id": str(i), "text": TEXTS[i % len(TEXTS)], "k": 3} for i in range(150)]}
-    with LiveServer(settings) as server, server.client(keys.bureau_gd) as c:
+    limited = serve_sample(tmp_path / "var", rate_limit_per_minute=1, rate_limit_burst=20, batch_queries_per_charge=10)
+    with limited as (server, keys), server.client(keys.bureau_gd) as c:
         first = c.post("/v1/match/batch", json=batch)  # 15 tokens of 20: 150 answers
         assert first.status_code == 200 and lines(first)[-1]["answered"] == 150
         # 5 left: refused whole, nothing streamed, charged as one ordinary call
@@ -93,19 +92,19 @@ def test_one_rate_limit_charge_scaled_by_size(tmp_path) -> None:  # type: ignore
             assert other.get("/v1/firms", params={"limit": 1}).status_code == 429
 
 
-def _wait(c: httpx.Client, job_id: str) -> dict:  # type: ignore[type-arg]
+def _wait(c: httpx.Client, job_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         status = c.get(f"/v1/rematch-jobs/{job_id}").json()
         assert status["state"] in ("queued", "running", "done"), status
         if status["state"] == "done":
-            return status  # type: ignore[no-any-return]
+            return status
         time.sleep(0.2)
     raise AssertionError("re-match job did not finish")
 
 
-def test_rematch_job_ranks_every_list_of_the_region_with_progress(sample_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = sample_server
+def test_rematch_job_ranks_every_list_of_the_region_with_progress(world: World) -> None:
+    server, keys = world
     with server.client(keys.bureau_gd) as c:
         started = c.post("/v1/rematch-jobs", json={"k": 5})
         assert started.status_code == 202, started.text
