@@ -170,8 +170,10 @@ def test_three_shards_answer_as_one_engine_on_the_sample(ray_cluster: Cluster, s
 
 
 def test_shards_follow_writes_and_a_restarted_shard_catches_up(ray_cluster: Cluster, tmp_path: Path) -> None:
-    """A firm written after the build is found; a shard killed and restarted from its saved index
-    (which predates the firm) is caught up before it answers."""
+    """A firm written after the build is indexed on its shard; a shard killed and restarted from
+    its saved index (which predates the firm) is caught up before it answers. (With frozen corpus
+    statistics a product name new to the corpus is not in the parser's catalogue until the next
+    full build, so the check reads the shard's product index, not a ranking.)"""
     settings = make_settings(tmp_path / "var", shards=3)
     load_sample(settings)
     with sharded(settings, 3) as service:
@@ -185,21 +187,20 @@ def _follow_writes_and_restart(service: ShardedIndexService, settings: Any) -> N
 
     records, _ = parse_records(json.dumps(new, ensure_ascii=False).encode(), name="new.jsonl")
     assert ingest_firms(make_engine(settings), records).written
-    query = MatchQuery(text="钽酸锂晶片", scope=Scope.ALL)
     with service.searching() as engine:
-        assert [m.firm.id for m in engine.match(query)][:1] == ["ZZ-9999"]
+        assert engine.n_firms == 355 and engine.product_makers("钽酸锂晶片") == {"ZZ-9999": None}
     owner = service.actors[shard_of("ZZ-9999", 3)]
     ray.kill(owner, no_restart=False)
     deadline = time.monotonic() + 120
     while True:
         try:
             with service.searching() as engine:
-                found = [m.firm.id for m in engine.match(query)][:1]
+                found = engine.get_firm("ZZ-9999")
             break
         except ShardUnavailable:  # while it restarts
             assert time.monotonic() < deadline
             time.sleep(0.5)
-    assert found == ["ZZ-9999"]
+    assert found is not None and found.name == "新进企业"
 
 
 def test_a_shard_killed_under_load_gives_complete_answers_or_503(

@@ -73,7 +73,7 @@ class ShardedEngine:
         the engine has no such round: each shard then judges by its own firms)."""
         if not evidence_supported():
             return None
-        from recommender import merge  # type: ignore[attr-defined]
+        from recommender import merge
 
         return merge.merge_evidence(self._ask(self._all(), "evidence", query, scopes))
 

@@ -36,6 +36,7 @@ from chainmatch.sharding.placement import partition, shard_of
 from chainmatch.sharding.shard import statistics_supported
 from chainmatch.sharding.state import ShardState
 from recommender import engine as engine_module
+from recommender.corpus import FirmDoc
 from recommender.engine import Recommender
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class ShardedIndexService(IndexService):
         if build_id is None or not statistics_supported() or not directory.is_dir():
             return None
         try:
-            return engine_module.CorpusStatistics.load(directory)  # type: ignore[attr-defined]
+            return engine_module.CorpusStatistics.load(directory)
         except Exception:  # unreadable: a full build refits them
             logger.exception("could not load the corpus statistics at %s", directory)
             return None
@@ -224,7 +225,8 @@ class ShardedIndexService(IndexService):
             logger.info(
                 "shards caught up to revision %d: %d upserted, %d removed",
                 s.revision,
-                *map(len, (upserts, removed)),
+                len(upserts),
+                len(removed),
             )
         if self._changed_since_build > max(50, REBUILD_FRACTION * max(self._built_firms, 1)):
             if self.serving:
@@ -251,9 +253,9 @@ class ShardedIndexService(IndexService):
                 state = cluster.fetch(actor.install.remote(built, target), timeout=cluster.BUILD_TIMEOUT_S)
             assert state is not None
             with Session(self.db) as session:
-                if state.revision == target.revision:
-                    upserts, removed = [], []
-                else:
+                upserts: list[FirmDoc] = []
+                removed: list[str] = []
+                if state.revision != target.revision:
                     upserts, removed = load_changed_firms(session, state.revision)
                 stale_aliases = state.aliases_revision != target.aliases_revision
                 aliases = load_user_aliases(session) if stale_aliases else None

@@ -78,7 +78,7 @@ def fit_corpus_statistics(settings: Settings) -> Any:
             relations = load_relations(session)
     finally:
         db.dispose()
-    return engine_module.fit_statistics(firms, relations, engine_config(settings))  # type: ignore[attr-defined]
+    return engine_module.fit_statistics(firms, relations, engine_config(settings))
 
 
 def build_engine(
@@ -247,7 +247,7 @@ def _given(evidence: Any) -> dict[str, Any]:
 
 
 _QUERIES: dict[str, Callable[..., Any]] = {
-    "evidence": lambda e, q, scopes: e.evidence(q, scopes),  # type: ignore[attr-defined]
+    "evidence": lambda e, q, scopes: e.evidence(q, scopes),
     "recommend": lambda e, q, evidence: tuple(
         shard_list(part, _floor(e, q)) for part in e.recommend(q, **_given(evidence))
     ),
