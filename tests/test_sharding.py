@@ -24,7 +24,8 @@ from chainmatch.sharding.merge import ShardList, merge_lists, sme_bonus
 from chainmatch.sharding.placement import partition, shard_of
 from chainmatch.sharding.shard import statistics_supported
 from recommender.corpus import FirmDoc, FirmMatch, MatchQuery, Region, Scope
-from tests.conftest import REPO, SAMPLE_DIR, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.servers import LiveServer
+from tests.worlds import REPO, SAMPLE_DIR, load_sample, make_keys, make_settings, sample_leaders
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
