@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.conftest import Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import World
+
+pytestmark = pytest.mark.world()  # the sample cluster, in process
 
 ROLES = ("none", "admin", "bureau_gd", "bureau_js", "leader_a", "leader_b")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    settings = make_settings(tmp_path_factory.mktemp("access") / "var")
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as server:
-        yield server, keys
-
-
-def client(world: tuple[LiveServer, Keys], role: str) -> httpx.Client:
+def client(world: World, role: str) -> httpx.Client:
     server, keys = world
     return server.client(None if role == "none" else getattr(keys, role))
 
 
-def new_list(world: tuple[LiveServer, Keys], title: str) -> str:
+def new_list(world: World, title: str) -> str:
     """A fresh list of leader A (submitted in 广东省, its province)."""
     body = {"title": title, "items": [{"name": "涡轮分子泵", "for_product": "质谱仪", "import_share": 0.9}]}
     with client(world, "leader_a") as c:
@@ -55,7 +46,7 @@ WRITE_EXPECT = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_read_gap_list_and_its_recommendations(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_read_gap_list_and_its_recommendations(world: World, role: str) -> None:
     list_id = new_list(world, f"读取测试 {role}")
     with client(world, role) as c:
         assert c.get(f"/v1/gap-lists/{list_id}").status_code == READ_EXPECT[role]
@@ -66,7 +57,7 @@ def test_read_gap_list_and_its_recommendations(world, role: str) -> None:  # typ
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_revise_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_revise_gap_list(world: World, role: str) -> None:
     list_id = new_list(world, f"修订测试 {role}")
     body = {"title": "修订后", "items": [{"name": "离子源"}]}
     with client(world, role) as c:
@@ -78,7 +69,7 @@ def test_revise_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_delete_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_delete_gap_list(world: World, role: str) -> None:
     list_id = new_list(world, f"删除测试 {role}")
     with client(world, role) as c:
         response = c.delete(f"/v1/gap-lists/{list_id}")
@@ -89,14 +80,14 @@ def test_delete_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "none"])
-def test_guessed_ids_are_404(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_guessed_ids_are_404(world: World, role: str) -> None:
     with client(world, role) as c:
         for guess in ("gl_0000000000000000", "1", "gl_" + "A" * 16):
             assert c.get(f"/v1/gap-lists/{guess}").status_code == 404
             assert c.get(f"/v1/gap-lists/{guess}/recommendations").status_code == 404
 
 
-def test_list_gap_lists_shows_only_what_the_caller_may_see(world) -> None:  # type: ignore[no-untyped-def]
+def test_list_gap_lists_shows_only_what_the_caller_may_see(world: World) -> None:
     _, keys = world
     new_list(world, "可见性测试")
     seen = {}
@@ -115,7 +106,7 @@ def test_list_gap_lists_shows_only_what_the_caller_may_see(world) -> None:  # ty
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_create_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_create_gap_list(world: World, role: str) -> None:
     _, keys = world
     body = {"title": f"新建 {role}", "items": [{"name": "光电倍增管"}]}
     if role == "admin":
@@ -135,7 +126,7 @@ def test_create_gap_list(world, role: str) -> None:  # type: ignore[no-untyped-d
         assert response.json()["leader_firm_id"] == getattr(keys, f"{role}_firm")
 
 
-def test_leader_cannot_submit_for_another_firm_or_set_server_fields(world) -> None:  # type: ignore[no-untyped-def]
+def test_leader_cannot_submit_for_another_firm_or_set_server_fields(world: World) -> None:
     _, keys = world
     with client(world, "leader_a") as c:
         other = c.post(
@@ -154,7 +145,7 @@ def test_leader_cannot_submit_for_another_firm_or_set_server_fields(world) -> No
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_firm_writes_are_admin_only(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_firm_writes_are_admin_only(world: World, role: str) -> None:
     record = {
         "id": f"ACL-{role}",
         "name": "权限测试企业",
@@ -179,7 +170,7 @@ def test_firm_writes_are_admin_only(world, role: str) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_contact_person_only_for_admin(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_contact_person_only_for_admin(world: World, role: str) -> None:
     record = {
         "id": "PII-1",
         "name": "个人信息企业",
@@ -201,13 +192,13 @@ def test_contact_person_only_for_admin(world, role: str) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_match_is_for_bureaus_and_admin(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_match_is_for_bureaus_and_admin(world: World, role: str) -> None:
     expected = {"none": 401, "admin": 200, "bureau_gd": 200, "bureau_js": 200}.get(role, 403)
     with client(world, role) as c:
         assert c.post("/v1/match", json={"text": "分子泵", "k": 3}).status_code == expected
 
 
-def test_bureau_queries_only_its_own_region(world) -> None:  # type: ignore[no-untyped-def]
+def test_bureau_queries_only_its_own_region(world: World) -> None:
     with client(world, "bureau_js") as c:
         assert (
             c.post("/v1/match", json={"text": "分子泵", "region": "广东", "scope": "inside"}).status_code
@@ -220,7 +211,7 @@ def test_bureau_queries_only_its_own_region(world) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_audit_log_is_admin_only_and_records_gap_list_reads(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_audit_log_is_admin_only_and_records_gap_list_reads(world: World, role: str) -> None:
     list_id = new_list(world, f"审计测试 {role}")
     with client(world, "bureau_gd") as c:
         assert c.get(f"/v1/gap-lists/{list_id}").status_code == 200
@@ -241,7 +232,7 @@ AUDIT_CHAIN = {
 
 
 @pytest.fixture(scope="module")
-def audit_chain(world) -> str:  # type: ignore[no-untyped-def]
+def audit_chain(world: World) -> str:
     with client(world, "admin") as c:
         assert c.post("/v1/chains", json=AUDIT_CHAIN).status_code == 201
     return str(AUDIT_CHAIN["id"])
@@ -265,7 +256,9 @@ CHAIN_EXPECT = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_gap_list_read_through_a_chain_is_audited_per_list(world, audit_chain, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_gap_list_read_through_a_chain_is_audited_per_list(
+    world: World, audit_chain: str, role: str
+) -> None:
     """The access matrix of the chain routes, and the audit rows each answer leaves: one per list
     whose items it carries (route, caller, list id, version) — and none for a caller who saw none."""
     list_id = new_list(world, f"链路审计 {role}")
@@ -292,7 +285,7 @@ def test_every_gap_list_read_through_a_chain_is_audited_per_list(world, audit_ch
         before += rows
 
 
-def test_revoked_and_malformed_keys_are_401(world) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_and_malformed_keys_are_401(world: World) -> None:
     from chainmatch.db import make_engine, session_scope
     from chainmatch.keys import create_key, revoke_key
     from models.apikey import Role
@@ -310,12 +303,12 @@ def test_revoked_and_malformed_keys_are_401(world) -> None:  # type: ignore[no-u
         assert c.get("/v1/firms").status_code == 401
     with server.client(plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) as c:
         assert c.get("/v1/firms").status_code == 401
-    for key in ("nonsense", "cm_x_y", "cm_000000000000_" + "a" * 43, "", "cm_" + "x" * 300):
-        with server.client(key or None) as c:
+    for bad_key in ("nonsense", "cm_x_y", "cm_000000000000_" + "a" * 43, "", "cm_" + "x" * 300):
+        with server.client(bad_key or None) as c:
             assert c.get("/v1/firms").status_code == 401
 
 
-def test_city_bureau_sees_its_city_and_province_wide_lists_not_other_cities(world) -> None:  # type: ignore[no-untyped-def]
+def test_city_bureau_sees_its_city_and_province_wide_lists_not_other_cities(world: World) -> None:
     from chainmatch.db import make_engine, session_scope
     from chainmatch.keys import create_key
     from models.apikey import Role
@@ -353,14 +346,14 @@ def test_city_bureau_sees_its_city_and_province_wide_lists_not_other_cities(worl
 
 
 @pytest.mark.parametrize("role", ("bureau_gd", "leader_a"))
-def test_deleting_a_firm_is_403_for_non_admin_whether_or_not_it_exists(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_a_firm_is_403_for_non_admin_whether_or_not_it_exists(world: World, role: str) -> None:
     with client(world, role) as c:
         assert c.delete("/v1/firms/NO-SUCH-FIRM").status_code == 403
         assert c.delete(f"/v1/firms/{world[1].leader_b_firm}").status_code == 403
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_firm_patch_is_admin_only_and_goes_through_the_importer(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_firm_patch_is_admin_only_and_goes_through_the_importer(world: World, role: str) -> None:
     firm_id = f"PATCH-{role}"
     record = {
         "id": firm_id,
@@ -405,7 +398,7 @@ def test_firm_patch_is_admin_only_and_goes_through_the_importer(world, role: str
 
 # ------------------------------------------------------------------ supplier role, offers, requirements
 @pytest.fixture(scope="module")
-def supplier(world) -> str:  # type: ignore[no-untyped-def]
+def supplier(world: World) -> str:
     """A supplier key of a 广东省 firm that is no leader of the sample."""
     from chainmatch.db import make_engine, session_scope
     from chainmatch.keys import create_key
@@ -422,7 +415,7 @@ def supplier(world) -> str:  # type: ignore[no-untyped-def]
 OFFER = {"title": "权限测试意愿", "products": ["涡轮分子泵"], "valid_until": "2099-12-31"}
 
 
-def test_supplier_never_reads_a_gap_list_or_another_firms_offers(world, supplier: str) -> None:  # type: ignore[no-untyped-def]
+def test_supplier_never_reads_a_gap_list_or_another_firms_offers(world: World, supplier: str) -> None:
     server, _ = world
     list_id = new_list(world, "供应商不可见")
     with client(world, "bureau_gd") as c:
@@ -467,7 +460,7 @@ SUPPLY_OFFER_EXPECT = {  # creating an offer for the 广东省 firm GD-DG-0002 (
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_supply_offer_routes_per_role(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_supply_offer_routes_per_role(world: World, role: str) -> None:
     with client(world, role) as c:
         created = c.post("/v1/supply-offers", json={**OFFER, "firm_id": "GD-DG-0002"})
         assert created.status_code == SUPPLY_OFFER_EXPECT[role], created.text
@@ -485,7 +478,7 @@ def test_supply_offer_routes_per_role(world, role: str) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_requirements_are_visible_only_to_who_may_read_the_list(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_requirements_are_visible_only_to_who_may_read_the_list(world: World, role: str) -> None:
     list_id = new_list(world, f"要求权限 {role}")
     body = {"requirements": [{"item": "涡轮分子泵", "certifications": ["ISO 9001"]}]}
     with client(world, role) as c:
@@ -495,7 +488,7 @@ def test_requirements_are_visible_only_to_who_may_read_the_list(world, role: str
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_ranker_refresh_is_admin_only(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_ranker_refresh_is_admin_only(world: World, role: str) -> None:
     with client(world, role) as c:
         status = c.get("/v1/ranker").status_code
         refresh = c.post("/v1/ranker/refresh").status_code
@@ -516,7 +509,7 @@ PROFILE_EXPECT = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_firm_profile_scope_and_its_gap_lists_are_audited(world, role: str) -> None:  # type: ignore[no-untyped-def]
+def test_firm_profile_scope_and_its_gap_lists_are_audited(world: World, role: str) -> None:
     _, keys = world
     list_id = new_list(world, f"画像审计 {role}")
     with client(world, role) as c:
