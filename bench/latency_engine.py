@@ -91,7 +91,7 @@ def ann_recall(rec: Recommender, texts: list[str], k: int = 10) -> dict[str, Any
     if dense is None:
         return {"index": None}
     by_id = sorted(dense.text_ids.items(), key=lambda kv: kv[1])
-    vecs = dense._encode(dense.encoder, [t for t, _ in by_id])
+    vecs = dense.encode(dense.encoder, [t for t, _ in by_id])
     exact = faiss.IndexFlatIP(vecs.shape[1])
     exact.add(vecs)
     hits = total = 0

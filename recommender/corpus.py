@@ -113,3 +113,9 @@ class FirmMatch:
     # should check the match. Such a list is never emptied by the relevance floor; its best few
     # candidates are shown instead.
     low_confidence: bool = False
+    # How the list was ordered, for a merger of shards' lists (recommender.merge): the score
+    # unrounded, what the list is ordered by (the score plus the local suppliers' SME bonus), and
+    # whether the firm is one of the best few shown because none reached the relevance floor.
+    relevance: float = 0.0
+    rank_score: float = 0.0
+    guessed: bool = False

@@ -72,6 +72,12 @@ class GraphMatches:
     def add(self, row: int, m: GraphMatch) -> None:
         self.by_row.setdefault(row, []).append(m)
 
+    def lists_item(self, mask: np.ndarray) -> bool:
+        """Whether a row of ``mask`` lists the item or a narrower product (the ``graph_q`` feature)."""
+        return any(
+            mask[r] and any(m.via in ("exact", "subclass") for m in ms) for r, ms in self.by_row.items()
+        )
+
 
 def aggregate_channel(
     entry_ids: np.ndarray,
@@ -122,7 +128,11 @@ def feature_matrix(
     *,
     q_conf: float = 1.0,
     q_guess: bool = False,
+    item_listed: bool | None = None,
 ) -> np.ndarray:
+    """Features of firm ``rows`` (the candidates). ``graph_q`` is list-level: whether a candidate
+    lists the item or a narrower product; ``item_listed`` gives it when the candidates are one
+    shard's part of the list (the OR over the shards, see ``Recommender.lists_item``)."""
     X = np.zeros((len(rows), N_FEATURES), dtype=np.float32)
     X[:, FIDX["tfidf_cap"]] = tfidf.cap[rows]
     X[:, FIDX["tfidf_cap_w"]] = tfidf.cap_w[rows]
@@ -161,6 +171,7 @@ def feature_matrix(
             elif m.via == "context":
                 X[i, FIDX["ctx"]] = 1.0
     if len(rows):
-        hier = X[:, [FIDX["exact"], FIDX["sub1"], FIDX["sub2"]]]
-        X[:, FIDX["graph_q"]] = float(hier.max() > 0)
+        if item_listed is None:
+            item_listed = bool(X[:, [FIDX["exact"], FIDX["sub1"], FIDX["sub2"]]].max() > 0)
+        X[:, FIDX["graph_q"]] = float(item_listed)
     return X

@@ -5,9 +5,14 @@ index entry (the engine's entry ids). Query scoring is a vectorised sparse mat-v
 query terms' columns only; no Python loop over documents.
 
 Incremental updates: :meth:`add` appends a delta segment (vocabulary grows, document
-frequencies are updated); :meth:`remove` only masks rows (the engine keeps the alive mask), so
+frequencies are updated); removed rows are only masked (the entry table's alive mask), so
 document frequencies of removed rows linger until the next rebuild — a small, documented drift
 in IDF.
+
+A *frozen* index (:meth:`SparseLexicalIndex.frozen`) weighs its rows with statistics fitted over a
+whole corpus (:class:`LexicalStatistics`: vocabulary, document frequencies, average lengths) and
+never updates them: every shard of a sharded corpus then scores an entry exactly as the unsharded
+index does. Terms outside the fitted vocabulary are ignored, in entries and in queries alike.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,14 +36,17 @@ Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
 _MAX_DELTAS = 8
 
 
-class LexicalIndex(Protocol):
-    n_rows: int
+@dataclass
+class LexicalStatistics:
+    """What a lexical index fits over a corpus (everything its weights depend on besides the entry)."""
 
-    def add(self, texts: Sequence[str], groups: np.ndarray) -> None: ...
-
-    def score(self, query: str, top: int | None = None) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def query_terms(self, query: str) -> list[str]: ...
+    scheme: str
+    k1: float
+    b: float
+    vocab: list[str]
+    df: np.ndarray
+    n_docs: int
+    avgdl: dict[int, float]
 
 
 class SparseLexicalIndex:
@@ -60,6 +68,24 @@ class SparseLexicalIndex:
         self.base: sp.csc_matrix = sp.csc_matrix((0, 0), dtype=np.float32)
         self.deltas: list[sp.csc_matrix] = []
         self.n_rows = 0
+        self.is_frozen = False  # statistics fixed (see the module docstring)
+
+    @classmethod
+    def frozen(cls, analyzer: Analyzer, stats: LexicalStatistics) -> SparseLexicalIndex:
+        """An empty index weighing rows with ``stats`` (fill it with :meth:`fit` / :meth:`add`)."""
+        idx = cls(analyzer, stats.scheme, k1=stats.k1, b=stats.b)
+        idx.vocab = {t: i for i, t in enumerate(stats.vocab)}
+        idx.df = np.asarray(stats.df, dtype=np.float64)
+        idx.n_docs = stats.n_docs
+        idx.avgdl = dict(stats.avgdl)
+        idx.base = sp.csc_matrix((0, len(idx.vocab)), dtype=np.float32)
+        idx.is_frozen = True
+        return idx
+
+    def statistics(self) -> LexicalStatistics:
+        return LexicalStatistics(
+            self.scheme, self.k1, self.b, list(self.vocab), np.array(self.df), self.n_docs, dict(self.avgdl)
+        )
 
     # ----------------------------------------------------------------------------- building
     def _tf(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -87,6 +113,8 @@ class SparseLexicalIndex:
             for term, c in Counter(self.analyzer(part)).items():
                 col = vocab.get(term)
                 if col is None:
+                    if self.is_frozen:
+                        continue
                     col = vocab[term] = len(vocab)
                 ur.append(u)
                 uc.append(col)
@@ -99,11 +127,11 @@ class SparseLexicalIndex:
 
     def _matrix(self, texts: Sequence[str], groups: np.ndarray, *, update_avgdl: bool) -> sp.csr_matrix:
         tf = self._tf(texts)
-        # document frequencies over entries
-        if len(self.df) < len(self.vocab) or not self.df.flags.writeable:
-            self.df = np.concatenate([self.df, np.zeros(len(self.vocab) - len(self.df))])
-        self.df += np.bincount(tf.indices, minlength=len(self.vocab)).astype(np.float64)
-        self.n_docs += tf.shape[0]
+        if not self.is_frozen:  # document frequencies over entries
+            if len(self.df) < len(self.vocab) or not self.df.flags.writeable:
+                self.df = np.concatenate([self.df, np.zeros(len(self.vocab) - len(self.df))])
+            self.df += np.bincount(tf.indices, minlength=len(self.vocab)).astype(np.float64)
+            self.n_docs += tf.shape[0]
         if self.scheme == "tfidf":
             data = (1.0 + np.log(tf.data)).astype(np.float32)
             idf = self._idf_tfidf()
@@ -140,12 +168,13 @@ class SparseLexicalIndex:
         return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def fit(self, texts: Sequence[str], groups: np.ndarray) -> None:
-        """(Re)build from scratch; rows are ``0..len(texts)-1``."""
-        self.vocab = {}
-        self.df = np.zeros(0)
-        self.n_docs = 0
-        self.avgdl = {}
-        m = self._matrix(texts, groups, update_avgdl=True)
+        """(Re)build from scratch (a frozen index keeps its statistics); rows are ``0..len(texts)-1``."""
+        if not self.is_frozen:
+            self.vocab = {}
+            self.df = np.zeros(0)
+            self.n_docs = 0
+            self.avgdl = {}
+        m = self._matrix(texts, groups, update_avgdl=not self.is_frozen)
         self.base = sp.csc_matrix(m)
         self.deltas = []
         self.n_rows = m.shape[0]
@@ -262,6 +291,7 @@ class SparseLexicalIndex:
             "n_docs": self.n_docs,
             "avgdl": {str(k): v for k, v in self.avgdl.items()},
             "shape": list(shape),
+            "frozen": self.is_frozen,
         }
         return None, meta
 
@@ -269,7 +299,12 @@ class SparseLexicalIndex:
         """The matrix as CSC arrays in plain ``.npy`` files (``load`` maps them), meta as JSON."""
         self._merge_deltas()  # the base then spans the whole vocabulary
         csc = self.base
-        for part, arr in (("data", csc.data), ("indices", csc.indices), ("indptr", csc.indptr), ("df", self.df)):
+        for part, arr in (
+            ("data", csc.data),
+            ("indices", csc.indices),
+            ("indptr", csc.indptr),
+            ("df", self.df),
+        ):
             np.save(directory / f"lex_{name}.{part}.npy", np.ascontiguousarray(arr))
         _arrays, meta = self._meta(csc.shape)
         (directory / f"lex_{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -308,6 +343,7 @@ class SparseLexicalIndex:
             csr = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(shape))
             idx.base = sp.csc_matrix(csr)
         idx.n_rows = idx.base.shape[0]
+        idx.is_frozen = bool(meta.get("frozen", False))
         if len(idx.df) != len(idx.vocab) or idx.base.shape[1] != len(idx.vocab):
             raise ValueError("lexical index state is inconsistent")
         if not math.isfinite(float(idx.df.sum())):

@@ -19,27 +19,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Protocol
 
 import faiss
 import numpy as np
-
-
-class VectorIndex(Protocol):
-    kind: str
-    dim: int
-
-    @property
-    def ntotal(self) -> int: ...
-
-    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None: ...
-
-    def remove(self, ids: np.ndarray) -> None: ...
-
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def save(self, path: Path) -> None: ...
-
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .encoders import Encoder, SentenceTransformerEncoder, fit_static_encoder, load_encoder
-from .entries import KIND_PRODUCT
-from .vector_index import FaissIndex, make_index
+from ..encoders import Encoder, SentenceTransformerEncoder, load_encoder
+from ..entry_table import EntryTable
+from ..features import ChannelArrays
+from ..vector_index import FaissIndex, make_index
+from .base import ChannelQuery
 
 if TYPE_CHECKING:
-    from .engine import EngineConfig, Recommender
+    from ..config import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +47,24 @@ class DenseChannel:
 
     FAISS ids are text ids; ``entry_text`` maps every entry to its text id and a CSR inverse
     (text id -> entries, rebuilt lazily after updates) expands search hits back to entries,
-    hence to firms. Removed entries stay behind their text's vector until a rebuild; the engine
-    masks them (its alive mask), so they are never returned.
+    hence to firms. Removed entries stay behind their text's vector until a rebuild; the entry
+    table masks them (its alive mask), so they are never returned.
     """
+
+    name = "dense"
 
     def __init__(
         self,
+        table: EntryTable,
+        candidate_pool: int,
         encoder: Encoder,
         index: FaissIndex,
         encoder_ref: str,
         text_ids: dict[str, int],
         entry_text: np.ndarray,
     ) -> None:
+        self.table = table
+        self.search_k = candidate_pool * 2  # distinct texts a query reads
         self.encoder = encoder
         self.index = index
         self.encoder_ref = encoder_ref  # "static" or the model name / path given in the config
@@ -66,24 +74,29 @@ class DenseChannel:
         self._ptr: np.ndarray | None = None
         self._n_inverted = 0  # entries covered by _order / _ptr
         self._delta: dict[int, list[int]] = {}  # text id -> entries appended since
+        self._text_of: list[str] = []  # text id -> text (built for nearest_texts)
 
     @classmethod
-    def build(cls, engine: Recommender, config: EngineConfig, *, progress: bool = False) -> DenseChannel:
-        texts = engine._e_text
-        if config.encoder == "static":
-            caps = [t for t, k in zip(texts, engine._e_kind.tolist(), strict=True) if k == KIND_PRODUCT]
-            firm_products: list[list[str]] = [[] for _ in range(len(engine._firms))]
-            for t, k, r in zip(texts, engine._e_kind.tolist(), engine._e_firm.tolist(), strict=True):
-                if k == KIND_PRODUCT:
-                    firm_products[r].append(t)
-            encoder: Encoder = fit_static_encoder(caps, firm_products, engine.graph, dim=config.static_dim)
-        else:
+    def build(
+        cls,
+        table: EntryTable,
+        config: EngineConfig,
+        encoder: Encoder | None = None,
+        *,
+        progress: bool = False,
+    ) -> DenseChannel:
+        """Encodes every distinct entry text of ``table`` with ``encoder`` (the fitted static one),
+        or with the sentence-transformers model ``config.encoder`` names when it is None."""
+        texts = table.text
+        if encoder is None:
+            if config.encoder == "static":
+                raise ValueError("the static encoder is fitted over the corpus: pass it")
             encoder = load_encoder(config.encoder, config.query_prompt, config.passage_prompt, config.device)
         text_ids: dict[str, int] = {}
         entry_text = np.fromiter(
             (text_ids.setdefault(t, len(text_ids)) for t in texts), dtype=np.int64, count=len(texts)
         )
-        vecs = cls._encode(encoder, list(text_ids), progress)
+        vecs = cls.encode(encoder, list(text_ids), progress)
         with faiss_threads(_BUILD_THREADS):
             index = make_index(vecs, np.arange(len(text_ids), dtype=np.int64), config.ann_threshold)
         log.info(
@@ -93,10 +106,10 @@ class DenseChannel:
             len(texts),
             index.dim,
         )
-        return cls(encoder, index, config.encoder, text_ids, entry_text)
+        return cls(table, config.candidate_pool, encoder, index, config.encoder, text_ids, entry_text)
 
     @staticmethod
-    def _encode(encoder: Encoder, texts: list[str], progress: bool = False, batch: int = 65536) -> np.ndarray:
+    def encode(encoder: Encoder, texts: list[str], progress: bool = False, batch: int = 65536) -> np.ndarray:
         starts = range(0, len(texts), batch)
         if progress:
             from tqdm import tqdm
@@ -104,6 +117,10 @@ class DenseChannel:
             starts = tqdm(starts, desc="encode", unit="batch")
         parts = [encoder.encode_passages(texts[i : i + batch]) for i in starts]
         return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+
+    def extend(self, start: int) -> None:
+        texts = self.table.text[start:]
+        self.add(texts, np.arange(start, start + len(texts), dtype=np.int64))
 
     def add(self, texts: Sequence[str], ids: np.ndarray) -> None:
         """Index new entries ``ids`` (consecutive, appended) with their ``texts``."""
@@ -117,7 +134,7 @@ class DenseChannel:
             tids[i] = tid
         if new:
             first = len(self.text_ids) - len(new)
-            vecs = self._encode(self.encoder, new)
+            vecs = self.encode(self.encoder, new)
             with faiss_threads(_BUILD_THREADS):
                 self.index.add(vecs, np.arange(first, first + len(new), dtype=np.int64))
         expected = len(self.entry_text)
@@ -130,10 +147,6 @@ class DenseChannel:
             if len(self.entry_text) - self._n_inverted > max(50_000, self._n_inverted // 10):
                 self._order = self._ptr = None
 
-    def remove(self, ids: np.ndarray) -> None:
-        """Entries are masked by the engine; their text vectors may serve other entries."""
-        return None
-
     def _inverse(self) -> tuple[np.ndarray, np.ndarray]:
         if self._order is None or self._ptr is None:
             self._order = np.argsort(self.entry_text, kind="stable")
@@ -142,14 +155,30 @@ class DenseChannel:
             self._delta = {}
         return self._order, self._ptr
 
-    def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: ChannelQuery) -> ChannelArrays:
+        return self.table.firm_scores(
+            *self.entry_scores(query.item, self.search_k, query.floors.get(self.name))
+        )
+
+    def nearest_texts(self, text: str) -> dict[str, float]:
+        """The distinct texts a query reads (``search_k`` nearest, similarity > 0) by similarity."""
+        q = self.encoder.encode_queries([text])[0]
+        if not np.any(q):
+            return {}
+        with faiss_threads(1):
+            tids, sims = self.index.search(q, self.search_k)
+        if len(self._text_of) != len(self.text_ids):
+            self._text_of = [t for t, _ in sorted(self.text_ids.items(), key=lambda kv: kv[1])]
+        return {self._text_of[t]: s for t, s in zip(tids.tolist(), sims.tolist(), strict=True) if s > 0}
+
+    def entry_scores(self, text: str, k: int, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Entries whose text is among the ``k`` nearest distinct texts, with the similarity."""
         q = self.encoder.encode_queries([text])[0]
         if not np.any(q):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         with faiss_threads(1):
             tids, sims = self.index.search(q, k)
-        keep = sims > 0
+        keep = sims > 0 if floor is None else (sims > 0) & (sims >= floor)
         tids, sims = tids[keep], sims[keep]
         if not len(tids):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -174,6 +203,7 @@ class DenseChannel:
         return entries, values
 
     def save(self, directory: Path) -> None:
+        directory = directory / "dense"
         directory.mkdir(parents=True, exist_ok=True)
         if self.encoder_ref == "static":
             self.encoder.save(directory / "encoder")
@@ -193,7 +223,7 @@ class DenseChannel:
         )
 
     @classmethod
-    def load(cls, directory: Path, config: EngineConfig, entry_texts: Sequence[str]) -> DenseChannel:
+    def load(cls, directory: Path, config: EngineConfig, table: EntryTable) -> DenseChannel:
         meta = json.loads((directory / "dense.json").read_text(encoding="utf-8"))
         ref = meta["encoder"]
         if ref != config.encoder:
@@ -210,6 +240,7 @@ class DenseChannel:
         if index.dim != encoder.dim:
             raise ValueError("dense index and encoder dimensions differ")
         entry_text = np.load(directory / "entry_text.npy")
+        entry_texts = table.text
         if len(entry_text) != len(entry_texts):
             raise ValueError("dense entry map and entries differ in length")
         text_ids: dict[str, int] = {}
@@ -217,4 +248,4 @@ class DenseChannel:
             text_ids.setdefault(t, tid)
         if len(text_ids) != int(meta["n_texts"]) or index.ntotal != len(text_ids):
             raise ValueError("dense index does not match its text map")
-        return cls(encoder, index, ref, text_ids, entry_text)
+        return cls(table, config.candidate_pool, encoder, index, ref, text_ids, entry_text)

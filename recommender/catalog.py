@@ -1,0 +1,114 @@
+"""The product catalogue the query parser and the graph channel consult: which product keys firms
+list, how many firms list each and under what name, and the listed products whose name ends with
+a query's (in Chinese the head of a compound comes last: 电子级硫酸 is a kind of 硫酸).
+
+Two sources: :class:`LiveCatalog` reads the engine's own entry table (it follows every upsert);
+:class:`FrozenCatalog` holds the whole corpus's counts fitted once (:mod:`recommender.statistics`),
+so that every shard of a sharded corpus reads a query exactly as the unsharded engine does.
+"""
+
+from __future__ import annotations
+
+import bisect
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from .graph import ProductGraph
+
+ProductCounts = dict[str, tuple[int, str]]  # key -> (firms listing it, the name first listed)
+
+
+class ProductCatalog(ABC):
+    def __init__(self) -> None:
+        # Keys reversed and sorted: built at the first query, kept sorted after.
+        self._suffix_keys: list[str] | None = None
+
+    @abstractmethod
+    def makers(self, key: str) -> int:
+        """Number of firms listing ``key``."""
+
+    @abstractmethod
+    def listed_name(self, key: str) -> str | None:
+        """The name ``key`` is listed under (the first listing firm's), None if nobody lists it."""
+
+    @abstractmethod
+    def keys(self) -> Iterable[str]: ...
+
+    def __contains__(self, key: str) -> bool:
+        return self.makers(key) > 0
+
+    def note_new_keys(self, keys: Iterable[str]) -> None:
+        """Keys listed for the first time (an upsert): kept in the suffix index."""
+        if self._suffix_keys is not None:
+            for key in keys:
+                bisect.insort(self._suffix_keys, key[::-1])
+
+    def weight(self, key: str, graph: ProductGraph) -> int:
+        """The query parser's weight of a product key: listed > known to the graph > unknown."""
+        makers = self.makers(key)
+        if makers:
+            return 2 + makers
+        return 1 if key in graph else 0
+
+    def display(self, key: str, graph: ProductGraph) -> str:
+        name = self.listed_name(key)
+        return name if name is not None else graph.name(key)
+
+    def kinds_of(self, key: str, limit: int = 2000) -> list[str]:
+        """Listed products whose name ends with ``key`` (and is longer): in Chinese the head of
+        a compound comes last, so 电子级硫酸 and 注塑微流控芯片 are kinds of 硫酸 and 微流控芯片,
+        whatever the product graph says."""
+        if len(key) < 2:
+            return []
+        if self._suffix_keys is None:
+            self._suffix_keys = sorted(k[::-1] for k in self.keys())
+        rev = key[::-1]
+        out: list[str] = []
+        keys = self._suffix_keys
+        i = bisect.bisect_right(keys, rev)
+        while i < len(keys) and keys[i].startswith(rev) and len(out) < limit:
+            k = keys[i][::-1]
+            if k in self:
+                out.append(k)
+            i += 1
+        return out
+
+
+class LiveCatalog(ProductCatalog):
+    """A view of an entry table's key index."""
+
+    def __init__(self, key_index: dict[str, dict[int, tuple[str, float | None]]]) -> None:
+        super().__init__()
+        self._key_index = key_index
+
+    def makers(self, key: str) -> int:
+        return len(self._key_index.get(key, ()))
+
+    def listed_name(self, key: str) -> str | None:
+        rows = self._key_index.get(key)
+        return next(iter(rows.values()))[0] if rows else None
+
+    def keys(self) -> Iterable[str]:
+        return self._key_index.keys()
+
+    def counts(self) -> ProductCounts:
+        return {k: (len(rows), next(iter(rows.values()))[0]) for k, rows in self._key_index.items()}
+
+
+class FrozenCatalog(ProductCatalog):
+    """Counts of a whole corpus, fixed when its statistics were fitted."""
+
+    def __init__(self, counts: ProductCounts) -> None:
+        super().__init__()
+        self._counts = counts
+
+    def makers(self, key: str) -> int:
+        found = self._counts.get(key)
+        return found[0] if found else 0
+
+    def listed_name(self, key: str) -> str | None:
+        found = self._counts.get(key)
+        return found[1] if found else None
+
+    def keys(self) -> Iterable[str]:
+        return self._counts.keys()

@@ -1,0 +1,158 @@
+"""The entry table: firms by row and their index entries as parallel arrays.
+
+A firm has one row (insertion order, never renumbered); each of its entries (capability products,
+profile, description sentences: :mod:`recommender.entries`) has one entry id, a position in the
+append-only arrays below. Every channel indexes entries by these ids; removed firms' entries are
+masked (``alive``), never renumbered. The table also holds the per-row facts the channels and
+filters share: which rows list each product key (with the name and revenue share listed), each
+row's number of capability products and the rows carrying each tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from .corpus import FirmDoc
+from .entries import KIND_DESC, KIND_PROFILE, EntryBatch, capability_products
+from .features import ChannelArrays, aggregate_channel
+from .firmstore import FirmStore
+
+Capability = tuple[str, str, float | None]  # (key, display name, share)
+
+
+class EntryTable:
+    def __init__(self) -> None:
+        self.firms = FirmStore()  # rows as JSON bytes, decoded on use
+        self.row_of: dict[str, int] = {}
+        self.firm = np.zeros(0, dtype=np.int64)  # entry -> firm row
+        self.kind = np.zeros(0, dtype=np.int8)
+        self.share = np.zeros(0, dtype=np.float32)  # NaN = unknown
+        self.alive = np.zeros(0, dtype=bool)
+        self.text: list[str] = []
+        # product key -> {row: (name as listed, share)}, rows in insertion order
+        self.key_index: dict[str, dict[int, tuple[str, float | None]]] = {}
+        self.tags: dict[str, set[int]] = {}
+        self._n_caps: list[int] = []
+        self._n_caps_np: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------------ firms
+    def add_firm(self, f: FirmDoc, blob: bytes | None = None) -> tuple[int, list[Capability], list[str]]:
+        """A new row for ``f``: (row, its capability products, product keys no row listed before)."""
+        row = self.firms.append(f, blob)
+        self.row_of[f.id] = row
+        caps = capability_products(f)
+        self._n_caps.append(len(caps))
+        new_keys: list[str] = []
+        for key, name, share in caps:
+            if key not in self.key_index:
+                new_keys.append(key)
+            self.key_index.setdefault(key, {})[row] = (name, share)
+        for t in f.tags:
+            self.tags.setdefault(t, set()).add(row)
+        return row, caps, new_keys
+
+    def add_firms(self, firms: Iterable[FirmDoc]) -> tuple[int, list[str], list[str]]:
+        """Rows and entries for ``firms``: (first new entry id, the capability product names
+        listed, in firm order, product keys no row listed before)."""
+        batch = EntryBatch()
+        names: list[str] = []
+        new_keys: list[str] = []
+        for f in firms:
+            row, caps, keys = self.add_firm(f)
+            batch.add_firm(f, row, caps)
+            names.extend(name for _, name, _ in caps)
+            new_keys.extend(keys)
+        return self.append_entries(batch), names, new_keys
+
+    def add_empty_row(self) -> None:
+        """The row of a firm removed before the table was saved (rows are never renumbered)."""
+        self.firms.append(None)
+        self._n_caps.append(0)
+
+    def drop_rows(self, rows: list[int]) -> np.ndarray:
+        """Removes the firms of ``rows``; returns the entry ids it masked."""
+        if not rows:
+            return np.zeros(0, dtype=np.int64)
+        dead = np.flatnonzero(np.isin(self.firm, np.asarray(rows, dtype=np.int64)) & self.alive)
+        self.alive[dead] = False
+        for row in rows:
+            f = self.firms[row]
+            if f is None:
+                continue
+            for key, _, _ in capability_products(f):
+                d = self.key_index.get(key)
+                if d is not None:
+                    d.pop(row, None)
+                    if not d:
+                        del self.key_index[key]
+            for t in f.tags:
+                self.tags.get(t, set()).discard(row)
+            self.firms.drop(row)
+            del self.row_of[f.id]
+        return dead
+
+    # ------------------------------------------------------------------------------ entries
+    def append_entries(self, batch: EntryBatch) -> int:
+        """Appends ``batch``'s entries; returns the id of the first."""
+        rows, kinds, shares = batch.arrays()
+        start = len(self.firm)
+        if start == 0:
+            self.firm, self.kind, self.share = rows, kinds, shares
+            self.alive = np.ones(len(rows), dtype=bool)
+            self.text = list(batch.texts)
+            return 0
+        self.firm = np.concatenate([self.firm, rows])
+        self.kind = np.concatenate([self.kind, kinds])
+        self.share = np.concatenate([self.share, shares])
+        self.alive = np.concatenate([self.alive, np.ones(len(rows), dtype=bool)])
+        self.text.extend(batch.texts)
+        return start
+
+    def set_entries(
+        self, firm: np.ndarray, kind: np.ndarray, share: np.ndarray, alive: np.ndarray, text: list[str]
+    ) -> None:
+        """The saved arrays, as read back."""
+        if not len(firm) == len(kind) == len(share) == len(alive) == len(text):
+            raise ValueError("entry arrays disagree in size")
+        self.firm, self.kind, self.share, self.alive, self.text = firm, kind, share, alive, text
+
+    def groups(self, start: int = 0) -> np.ndarray:
+        """Length-normalisation group of entries ``start..``: 0 products, 1 profiles, 2 descriptions."""
+        kinds = self.kind[start:]
+        return (kinds == KIND_PROFILE).astype(np.int64) + 2 * (kinds == KIND_DESC)
+
+    def firm_scores(self, entry_ids: np.ndarray, values: np.ndarray) -> ChannelArrays:
+        """Entry scores of a channel max-pooled into firm rows (masked entries dropped)."""
+        if len(entry_ids):
+            keep = self.alive[entry_ids]
+            entry_ids, values = entry_ids[keep], values[keep].astype(np.float32)
+        return aggregate_channel(
+            entry_ids, values, self.firm, self.kind, self.share, self.n_rows, KIND_PROFILE
+        )
+
+    # ------------------------------------------------------------------------------ accessors
+    @property
+    def n_rows(self) -> int:
+        return len(self.firms)
+
+    @property
+    def n_firms(self) -> int:
+        return len(self.row_of)
+
+    @property
+    def n_entries(self) -> int:
+        return int(self.alive.sum())
+
+    def n_caps(self) -> np.ndarray:
+        """Capability products per row (removed rows keep theirs; they are masked anyway)."""
+        if self._n_caps_np is None or len(self._n_caps_np) != len(self._n_caps):
+            self._n_caps_np = np.asarray(self._n_caps, dtype=np.float32)
+        return self._n_caps_np
+
+    def live_firms(self) -> Iterator[FirmDoc]:
+        return (f for f in self.firms if f is not None)
+
+    def rows_of(self, firm_ids: Iterable[str]) -> list[int]:
+        return [self.row_of[i] for i in firm_ids if i in self.row_of]
