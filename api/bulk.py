@@ -6,11 +6,10 @@ from collections.abc import Callable, Sequence
 
 from fastapi import HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.engine import Engine
 
-from chainmatch.indexing import IndexService
 from chainmatch.ingest.readers import Format, ParsedRecord, UnreadableInput, parse_records
 from chainmatch.ingest.report import IngestReport
+from chainmatch.services.context import Caller
 from chainmatch.settings import Settings
 
 Ingest = Callable[..., IngestReport]
@@ -49,21 +48,15 @@ async def read_bulk(request: Request, settings: Settings) -> list[ParsedRecord]:
 
 
 async def ingest_bulk(
-    request: Request,
-    response: Response,
-    settings: Settings,
-    db: Engine,
-    index: IndexService,
-    ingest: Ingest,
-    *,
-    skip_invalid: bool,
+    request: Request, response: Response, caller: Caller, ingest: Ingest, *, skip_invalid: bool
 ) -> IngestReport:
-    """Read a bulk body, validate and write it in one transaction (or nothing, with 422 and every
-    error), then bring the index up to date before answering, so the next search sees the write."""
-    records: Sequence[ParsedRecord] = await read_bulk(request, settings)
-    report = await run_in_threadpool(ingest, db, records, skip_invalid=skip_invalid)
+    """Read a bulk body, have the service ``ingest`` validate and write it in one transaction (or
+    nothing, with 422 and every error), then bring the index up to date before answering, so the
+    next search sees the write."""
+    records: Sequence[ParsedRecord] = await read_bulk(request, caller.settings)
+    report = await run_in_threadpool(ingest, caller, records, skip_invalid=skip_invalid)
     if not report.written:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return report
-    await run_in_threadpool(index.refresh, checkpoint=True)
+    await run_in_threadpool(caller.index.refresh, checkpoint=True)
     return report

@@ -8,18 +8,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.bulk import BULK_BODY_DOC, ingest_bulk
 from api.caller import AdminCallerDep, AnyCallerDep
-from api.deps import AdminDep, DbDep, FirmReadDep, FirmWriteDep, IndexDep, PageSizeDep, SettingsDep
+from api.deps import FirmReadDep, FirmWriteDep, PageSizeDep
 from chainmatch.firmprofile import FirmProfile
-from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.report import IngestReport
 from chainmatch.services import firms
-from chainmatch.services.firms import firm_public
 from models.firm import FirmAdminPublic, FirmUpdate
 from models.matching import Page
 
 router = APIRouter(prefix="/v1/firms", tags=["firms"])
-
-__all__ = ["firm_public", "router"]  # firm_public: still imported by api/web/pages_map.py
 
 
 @router.post(
@@ -31,15 +27,12 @@ __all__ = ["firm_public", "router"]  # firm_public: still imported by api/web/pa
 async def upsert_firms(
     request: Request,
     response: Response,
-    _admin: AdminDep,
-    settings: SettingsDep,
-    db: DbDep,
-    index: IndexDep,
+    caller: AdminCallerDep,
     skip_invalid: Annotated[bool, Query(description="write the valid records and report the rest")] = False,
 ) -> IngestReport:
     """Upsert firms by id (JSON array or NDJSON). Without ``skip_invalid`` a body with any invalid
     record writes nothing and answers 422 with every error (line, id, field, reason)."""
-    return await ingest_bulk(request, response, settings, db, index, ingest_firms, skip_invalid=skip_invalid)
+    return await ingest_bulk(request, response, caller, firms.import_firms, skip_invalid=skip_invalid)
 
 
 @router.get("/{firm_id}", response_model=FirmAdminPublic, response_model_exclude_none=False)

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.bulk import BULK_BODY_DOC, ingest_bulk
-from api.deps import AdminDep, DbDep, IndexDep, SettingsDep
-from chainmatch.ingest.relations import ingest_relations
+from api.caller import AdminCallerDep
 from chainmatch.ingest.report import IngestReport
+from chainmatch.services import firms
 
 router = APIRouter(prefix="/v1/product-relations", tags=["product graph"])
 
@@ -23,13 +23,8 @@ router = APIRouter(prefix="/v1/product-relations", tags=["product graph"])
 async def add_relations(
     request: Request,
     response: Response,
-    _admin: AdminDep,
-    settings: SettingsDep,
-    db: DbDep,
-    index: IndexDep,
+    caller: AdminCallerDep,
     skip_invalid: Annotated[bool, Query()] = False,
 ) -> IngestReport:
     """Add product relations {product, relation, target} (JSON array or NDJSON); existing ones are unchanged."""
-    return await ingest_bulk(
-        request, response, settings, db, index, ingest_relations, skip_invalid=skip_invalid
-    )
+    return await ingest_bulk(request, response, caller, firms.import_relations, skip_invalid=skip_invalid)
