@@ -12,7 +12,8 @@ worker does (``Recommender.load``), answers 60 warm-up queries and reads the pro
 
 ``identity`` builds the engine on chainkg (the corpus the quality bench uses) and records, for the
 554 catalog dev gaps and their 1,108 free-text rewrites, the top-10 firm ids (scope all, the leader
-excluded, min_score 0 so that the floor does not hide a changed order); ``--compare`` reports the
+excluded, min_score 0 so that the floor does not hide a changed order), asked of the index saved and
+loaded back as a serving worker loads it; ``--compare`` reports the
 share of queries whose top-10 is identical (same firms, same order) to a saved run — the check that
 a leaner representation does not change answers. The saved runs are not committed (bench/out/).
 """
@@ -35,9 +36,11 @@ SCALE = OUT / "scale"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """``field`` of /proc/self/status in MB: VmRSS (all resident pages), RssAnon (private to the
+    process) or RssFile (pages of mapped files: shared by every process mapping the same index)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -90,7 +93,8 @@ def _serve_probe(n: int) -> None:
     print(
         json.dumps(
             {"firms": rec.n_firms, "entries": rec.n_entries, "rss_mb_imports": round(before, 1),
-             "rss_mb": round(rss_mb(), 1), "load_seconds": round(load_s, 1)}
+             "rss_mb": round(rss_mb(), 1), "rss_anon_mb": round(rss_mb("RssAnon"), 1),
+             "rss_file_mb": round(rss_mb("RssFile"), 1), "load_seconds": round(load_s, 1)}
         )
     )  # fmt: skip
 
@@ -105,7 +109,8 @@ def memory(n: int) -> dict[str, Any]:
         )
         out[f"serve_{size}"] = json.loads(proc.stdout.strip().splitlines()[-1])
     base, big = out["serve_0"], out[f"serve_{n}"]
-    out["kb_per_firm"] = round((big["rss_mb"] - base["rss_mb"]) * 1024 / (big["firms"] - base["firms"]), 2)
+    for field, name in (("rss_mb", "kb_per_firm"), ("rss_anon_mb", "kb_per_firm_anon")):
+        out[name] = round((big[field] - base[field]) * 1024 / (big["firms"] - base["firms"]), 2)
     out["index_bytes_on_disk"] = sum(p.stat().st_size for p in _index_dir(n).rglob("*") if p.is_file())
     return out
 
@@ -115,8 +120,14 @@ def identity_runs() -> dict[str, list[str]]:
     from recommender.corpus import FirmFilter, MatchQuery, Scope
     from recommender.engine import EngineConfig, Recommender
 
+    import tempfile
+
     firms, relations = load_corpus()
-    rec = Recommender.build(firms, relations, EngineConfig())
+    built = Recommender.build(firms, relations, EngineConfig())
+    with tempfile.TemporaryDirectory() as tmp:  # answered by the index as a serving worker loads it
+        built.save(Path(tmp) / "index")
+        del built
+        rec = Recommender.load(Path(tmp) / "index", EngineConfig())
     out: dict[str, list[str]] = {}
     for name in ("gaps_dev.jsonl", "gaps_dev_freetext.jsonl"):
         with open(chainkg_dir() / name, encoding="utf-8") as fh:

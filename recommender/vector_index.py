@@ -30,10 +30,13 @@ IVF_NPROBE_FRACTION = 1 / 8
 
 
 class FaissIndex:
-    def __init__(self, index: faiss.Index, kind: str, dim: int) -> None:
+    def __init__(self, index: faiss.Index, kind: str, dim: int, *, mapped: bool = False) -> None:
         self.index = index
         self.kind = kind
         self.dim = dim
+        # Loaded with IO_FLAG_MMAP_IFC: vectors and links are views of the file (read-only
+        # pages shared by every worker on the host); the first add copies them into memory.
+        self.mapped = mapped
 
     @property
     def ntotal(self) -> int:
@@ -87,9 +90,19 @@ class FaissIndex:
         elif self.kind == "hnsw":
             self.index.hnsw.efSearch = int(value)  # type: ignore[attr-defined]
 
+    def _own(self) -> None:
+        """Copies a memory-mapped index into memory (FAISS aborts the process on a write to a
+        viewed vector; a clone would still view the file, a round trip through bytes does not)."""
+        if self.mapped:
+            effort = self.search_effort
+            self.index = faiss.deserialize_index(faiss.serialize_index(self.index))
+            self.search_effort = effort
+            self.mapped = False
+
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         if not len(ids):
             return
+        self._own()
         x = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.kind == "hnsw":
             if not np.array_equal(ids, np.arange(self.ntotal, self.ntotal + len(ids))):
@@ -103,6 +116,7 @@ class FaissIndex:
             return
         if self.kind == "hnsw":
             raise NotImplementedError("an hnsw index cannot remove vectors; mask them instead")
+        self._own()
         self.index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,16 +132,19 @@ class FaissIndex:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> FaissIndex:
-        index = faiss.read_index(str(path))  # already the concrete type (do not downcast: the
-        # downcast wrapper does not own the index, which is freed with the original wrapper)
+    def load(cls, path: Path, *, mmap: bool = True) -> FaissIndex:
+        """``mmap``: map the file (zero copy) instead of reading it into memory; the index files
+        are never written in place (a save writes a new directory), so the mapping stays valid."""
+        flags = faiss.IO_FLAG_MMAP_IFC if mmap else 0
+        index = faiss.read_index(str(path), flags)  # already the concrete type (do not downcast:
+        # the downcast wrapper does not own the index, which is freed with the original wrapper)
         if isinstance(index, faiss.IndexHNSW):
             kind = "hnsw"
         elif isinstance(index, faiss.IndexIVF):
             kind = "ivf"
         else:
             kind = "flat"
-        return cls(index, kind, int(index.d))
+        return cls(index, kind, int(index.d), mapped=mmap)
 
 
 def make_index(vectors: np.ndarray, ids: np.ndarray, ann_threshold: int) -> FaissIndex:
