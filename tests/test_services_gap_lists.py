@@ -28,7 +28,8 @@ from models.apikey import Role
 from models.audit import AuditEvent
 from models.gap import GapItemCreate, GapListCreate, GapListRevision, GapListUpdate, RegionIn
 from models.requirement import RequirementIn, RequirementsUpdate
-from tests.conftest import load_sample, make_settings, sample_leaders
+from tests.conftest import make_settings
+from tests.worlds import sample_data
 
 ROUTE = "TEST /service"
 
@@ -57,28 +58,24 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_settings(tmp_path_factory.mktemp("services") / "var")
-    load_sample(settings)
+    sample = sample_data(settings)  # the sample cluster, a key for every role, the fitted index
     db = make_engine(settings)
     init_db(db)
-    index = IndexService(settings, db)  # built by the first test that searches
+    index = IndexService(settings, db)
+    index.start()
     operator = operator_caller(settings, db, index)
-    leader_a, leader_b = sample_leaders()
 
-    def caller(role: Role, *, province: str | None = None, firm_id: str | None = None) -> Caller:
-        _, plaintext = keys.create(operator, role, province=province, firm_id=firm_id)
+    def caller(plaintext: str) -> Caller:
         with Session(db) as session:
             principal = authenticate(session, plaintext)
         assert principal is not None
         return Caller(principal, db, index, settings, route=ROUTE)
 
     callers = {
-        "admin": caller(Role.ADMIN),
-        "bureau_gd": caller(Role.BUREAU, province="广东"),
-        "bureau_js": caller(Role.BUREAU, province="江苏省"),
-        "leader_a": caller(Role.LEADER, firm_id=leader_a),
-        "leader_b": caller(Role.LEADER, firm_id=leader_b),
+        role: caller(sample.of(role) or "")
+        for role in ("admin", "bureau_gd", "bureau_js", "leader_a", "leader_b")
     }
-    yield World(db, index, operator, callers, leader_a, leader_b)
+    yield World(db, index, operator, callers, sample.leader_a_firm, sample.leader_b_firm)
     db.dispose()
 
 
