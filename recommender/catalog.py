@@ -12,8 +12,12 @@ from __future__ import annotations
 import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .graph import ProductGraph
+
+if TYPE_CHECKING:
+    from .entry_table import EntryTable
 
 ProductCounts = dict[str, tuple[int, str]]  # key -> (firms listing it, the name first listed)
 
@@ -75,24 +79,27 @@ class ProductCatalog(ABC):
 
 
 class LiveCatalog(ProductCatalog):
-    """A view of an entry table's key index."""
+    """A view of an entry table's product postings."""
 
-    def __init__(self, key_index: dict[str, dict[int, tuple[str, float | None]]]) -> None:
+    def __init__(self, table: EntryTable) -> None:
         super().__init__()
-        self._key_index = key_index
+        self._table = table
 
     def makers(self, key: str) -> int:
-        return len(self._key_index.get(key, ()))
+        return self._table.lists(key)
 
     def listed_name(self, key: str) -> str | None:
-        rows = self._key_index.get(key)
-        return next(iter(rows.values()))[0] if rows else None
+        return next((name for _, name, _ in self._table.listings(key)), None)
 
     def keys(self) -> Iterable[str]:
-        return self._key_index.keys()
+        return self._table.listed_keys()
 
     def counts(self) -> ProductCounts:
-        return {k: (len(rows), next(iter(rows.values()))[0]) for k, rows in self._key_index.items()}
+        out: ProductCounts = {}
+        for key in self._table.listed_keys():
+            listings = list(self._table.listings(key))
+            out[key] = (len(listings), listings[0][1])
+        return out
 
 
 class FrozenCatalog(ProductCatalog):

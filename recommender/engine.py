@@ -151,8 +151,8 @@ class Recommender:
 
     def product_makers(self, product: str) -> dict[str, float | None]:
         """Firms listing ``product`` (same normalised key) with its revenue share."""
-        rows = self.table.key_index.get(normalize_key(product), {})
-        return {self.table.firms.id(r): share for r, (_, share) in rows.items()}  # type: ignore[misc]
+        listings = self.table.listings(normalize_key(product))
+        return {self.table.firms.id(r): share for r, _, share in listings}  # type: ignore[misc]
 
     # =========================================================================== understanding
     def understand(self, text: str, description: str | None = None) -> Understanding:

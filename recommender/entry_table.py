@@ -18,6 +18,7 @@ from .corpus import FirmDoc
 from .entries import KIND_DESC, KIND_PROFILE, EntryBatch, capability_products
 from .features import ChannelArrays, aggregate_channel
 from .firmstore import FirmStore
+from .postings import ProductPostings
 
 Capability = tuple[str, str, float | None]  # (key, display name, share)
 
@@ -31,40 +32,41 @@ class EntryTable:
         self.share = np.zeros(0, dtype=np.float32)  # NaN = unknown
         self.alive = np.zeros(0, dtype=bool)
         self.text: list[str] = []
-        # product key -> {row: (name as listed, share)}, rows in insertion order
-        self.key_index: dict[str, dict[int, tuple[str, float | None]]] = {}
+        self.postings = ProductPostings()  # product key -> the capability entries listing it
         self.tags: dict[str, set[int]] = {}
         self._n_caps: list[int] = []
         self._n_caps_np: np.ndarray | None = None
 
     # ------------------------------------------------------------------------------ firms
-    def add_firm(self, f: FirmDoc, blob: bytes | None = None) -> tuple[int, list[Capability], list[str]]:
-        """A new row for ``f``: (row, its capability products, product keys no row listed before)."""
+    def add_firm(self, f: FirmDoc, blob: bytes | None = None) -> tuple[int, list[Capability]]:
+        """A new row for ``f`` (its entries and postings: :meth:`add_firms`): (row, its capability
+        products)."""
         row = self.firms.append(f, blob)
         self.row_of[f.id] = row
         caps = capability_products(f)
         self._n_caps.append(len(caps))
-        new_keys: list[str] = []
-        for key, name, share in caps:
-            if key not in self.key_index:
-                new_keys.append(key)
-            self.key_index.setdefault(key, {})[row] = (name, share)
         for t in f.tags:
             self.tags.setdefault(t, set()).add(row)
-        return row, caps, new_keys
+        return row, caps
 
     def add_firms(self, firms: Iterable[FirmDoc]) -> tuple[int, list[str], list[str]]:
         """Rows and entries for ``firms``: (first new entry id, the capability product names
         listed, in firm order, product keys no row listed before)."""
         batch = EntryBatch()
         names: list[str] = []
-        new_keys: list[str] = []
+        listed: list[tuple[int, str, float | None]] = []  # (batch position, key, share)
         for f in firms:
-            row, caps, keys = self.add_firm(f)
-            batch.add_firm(f, row, caps)
+            row, caps = self.add_firm(f)
+            listed.extend((len(batch) + i, key, share) for i, (key, _, share) in enumerate(caps))
+            batch.add_firm(f, row, caps)  # the capability products' entries come first, in order
             names.extend(name for _, name, _ in caps)
-            new_keys.extend(keys)
-        return self.append_entries(batch), names, new_keys
+        new_keys = list(dict.fromkeys(k for _, k, _ in listed if not self.postings.listed(k, self.alive)))
+        start = self.append_entries(batch)
+        for position, key, share in listed:
+            self.postings.add(key, start + position, share)
+        if sum(map(len, self.postings.delta.values())) > max(50_000, len(self.postings.entries) // 10):
+            self.postings.compact(self.alive)
+        return start, names, new_keys
 
     def add_empty_row(self) -> None:
         """The row of a firm removed before the table was saved (rows are never renumbered)."""
@@ -81,12 +83,6 @@ class EntryTable:
             f = self.firms[row]
             if f is None:
                 continue
-            for key, _, _ in capability_products(f):
-                d = self.key_index.get(key)
-                if d is not None:
-                    d.pop(row, None)
-                    if not d:
-                        del self.key_index[key]
             for t in f.tags:
                 self.tags.get(t, set()).discard(row)
             self.firms.drop(row)
@@ -117,6 +113,22 @@ class EntryTable:
         if not len(firm) == len(kind) == len(share) == len(alive) == len(text):
             raise ValueError("entry arrays disagree in size")
         self.firm, self.kind, self.share, self.alive, self.text = firm, kind, share, alive, text
+
+    # ------------------------------------------------------------------------------ products
+    def listings(self, key: str) -> Iterator[tuple[int, str, float | None]]:
+        """(row, name as listed, share) of every live firm listing product ``key``, in row order."""
+        entries, shares = self.postings.postings(key, self.alive)
+        rows = self.firm[entries].tolist()
+        for e, row, share in zip(entries.tolist(), rows, shares.tolist(), strict=True):
+            yield row, self.text[e], None if share != share else share  # NaN: unknown
+
+    def lists(self, key: str) -> int:
+        """Number of live firms listing product ``key``."""
+        return self.postings.count(key, self.alive)
+
+    def listed_keys(self) -> list[str]:
+        """Every product key some live firm lists, sorted."""
+        return sorted(self.postings.keys_listed(self.alive))
 
     def groups(self, start: int = 0) -> np.ndarray:
         """Length-normalisation group of entries ``start..``: 0 products, 1 profiles, 2 descriptions."""

@@ -15,12 +15,14 @@ from .config import EngineConfig
 from .corpus import FirmDoc, Relation
 from .entry_table import EntryTable
 from .graph import ProductGraph
+from .segmenter import WordSegmenter
 from .statistics import CorpusStatistics, fill_table, fit_static_encoder_on
-from .text import WordSegmenter
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: lexical matrices as memory-mapped .npy files
+# 2: lexical matrices as memory-mapped .npy files; 3: the segmenter's dictionary as mapped arrays
+# 4: product postings as mapped arrays
+FORMAT_VERSION = 4
 
 
 @dataclass
@@ -55,7 +57,7 @@ def channel_context(
 ) -> ChannelContext:
     """The catalogue and aliases: the table's own, live, or the statistics', frozen."""
     if statistics is None:
-        return ChannelContext(graph, LiveCatalog(table.key_index), shipped_aliases(config, mined), segmenter)
+        return ChannelContext(graph, LiveCatalog(table), shipped_aliases(config, mined), segmenter)
     if "dense" in config.channels and statistics.encoder_ref != config.encoder:
         raise ValueError(
             f"statistics fitted for encoder {statistics.encoder_ref!r}, config asks {config.encoder!r}"
@@ -86,7 +88,7 @@ def build_parts(
     mined = fill_table(table, firms, progress=progress)
     if statistics is None:
         graph = ProductGraph(relations)
-        segmenter = WordSegmenter(sorted(table.key_index))
+        segmenter = WordSegmenter(table.listed_keys())
     else:
         graph, segmenter = statistics.graph, WordSegmenter(statistics.segmenter_words)
     ctx = channel_context(config, table, graph, segmenter, mined, statistics, progress=progress)

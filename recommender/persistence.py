@@ -25,8 +25,9 @@ from .entry_table import EntryTable
 from .firmstore import firm_from_json
 from .graph import ProductGraph
 from .parts import FORMAT_VERSION, EngineParts, channel_context
+from .postings import ProductPostings
+from .segmenter import WordSegmenter
 from .statistics import CorpusStatistics
-from .text import WordSegmenter
 
 # One index read or write at a time per process. Both build Python ASTs (np.load parses every
 # array header with ast.literal_eval; saving the dense model renders huggingface_hub's model-card
@@ -71,13 +72,12 @@ def _write(parts: EngineParts, d: Path) -> None:
             blob = t.firms.blob(row)
             fh.write("null\n" if blob is None else blob.decode("utf-8") + "\n")
     np.savez(d / "entries.npz", firm=t.firm, kind=t.kind, share=t.share, alive=t.alive)
+    t.postings.save(d, t.alive)
     (d / "entry_texts.json").write_text(json.dumps(t.text, ensure_ascii=False), encoding="utf-8")
     (d / "graph.json").write_text(json.dumps(parts.graph.to_state(), ensure_ascii=False), encoding="utf-8")
     for channel in parts.channels.values():
         channel.save(d)
-    (d / "user_words.json").write_text(
-        json.dumps(parts.segmenter.user_words, ensure_ascii=False), encoding="utf-8"
-    )
+    parts.segmenter.save(d)
     if parts.statistics is not None:
         parts.statistics.save(d / "statistics")
     manifest = dict(parts.manifest)
@@ -121,17 +121,18 @@ def _read(directory: Path, config: EngineConfig, manifest: dict) -> EngineParts:
             if d is None:
                 table.add_empty_row()
             else:
-                _row, caps, _ = table.add_firm(firm_from_json(d), line.rstrip("\n").encode("utf-8"))
+                _row, caps = table.add_firm(firm_from_json(d), line.rstrip("\n").encode("utf-8"))
                 mined.extend(mine_corpus_aliases(name for _, name, _ in caps))
     with np.load(directory / "entries.npz") as z:
         firm, kind, share, alive = z["firm"], z["kind"], z["share"], z["alive"]
     text = json.loads((directory / "entry_texts.json").read_text(encoding="utf-8"))
+    table.postings = ProductPostings.load(directory)
     try:
         table.set_entries(firm, kind, share, alive, text)
     except ValueError as exc:
         raise errors.IndexCorrupt("index files disagree in size") from exc
     graph = ProductGraph.from_state(json.loads((directory / "graph.json").read_text("utf-8")))
-    segmenter = WordSegmenter(json.loads((directory / "user_words.json").read_text("utf-8")))
+    segmenter = WordSegmenter.load(directory)
     ctx = channel_context(config, table, graph, segmenter, mined, statistics)
     names = ["tfidf", "bm25", *(["dense"] if manifest.get("dense") else []), "graph"]
     channels = {name: load_channel(name, directory, config, table, ctx) for name in names[:2]}

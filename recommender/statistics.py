@@ -32,7 +32,8 @@ from .entries import KIND_PRODUCT
 from .entry_table import EntryTable
 from .graph import ProductGraph
 from .lexical import LexicalStatistics, SparseLexicalIndex
-from .text import WordSegmenter, part_ngrams
+from .segmenter import WordSegmenter
+from .text import part_ngrams
 
 if TYPE_CHECKING:
     from .config import EngineConfig
@@ -135,7 +136,7 @@ def fit_statistics(
     table = EntryTable()
     mined = fill_table(table, firms, progress=progress)
     graph = ProductGraph(relations)
-    segmenter = WordSegmenter(sorted(table.key_index))
+    segmenter = WordSegmenter(table.listed_keys())
     lexical = {}
     for name, analyzer in (("tfidf", part_ngrams), ("bm25", segmenter.part)):
         index = SparseLexicalIndex(analyzer, name)
@@ -149,6 +150,6 @@ def fit_statistics(
         graph=graph,
         segmenter_words=list(segmenter.user_words),
         mined_aliases=mined,
-        products=LiveCatalog(table.key_index).counts(),
+        products=LiveCatalog(table).counts(),
         n_firms=table.n_firms,
     )

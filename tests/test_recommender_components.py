@@ -13,7 +13,8 @@ from recommender.features import FEATURE_NAMES, FIDX, N_FEATURES
 from recommender.graph import ProductGraph
 from recommender.lexical import SparseLexicalIndex
 from recommender.ranker import FusionRanker, TreeRanker, load_ranker, prefilter
-from recommender.text import WordSegmenter, char_ngrams, part_ngrams
+from recommender.segmenter import WordSegmenter
+from recommender.text import char_ngrams, part_ngrams
 from recommender.vector_index import FaissIndex, make_index
 
 TEXTS = [
@@ -142,6 +143,29 @@ def test_flat_and_ivf_indexes_agree_and_support_removal(tmp_path: Path) -> None:
     assert FaissIndex.load(tmp_path / "f.faiss").ntotal == 3999
 
 
+def test_a_mapped_index_answers_as_saved_and_takes_adds_and_removals(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    seq = np.arange(3000, dtype=np.int64)
+    for kind, index in (
+        ("hnsw", make_index(x, seq, ann_threshold=1_000)),
+        ("flat", make_index(x, seq, 10_000)),
+    ):
+        index.save(tmp_path / f"{kind}.faiss")
+        mapped = FaissIndex.load(tmp_path / f"{kind}.faiss")
+        assert mapped.mapped and mapped.kind == kind and mapped.search_effort == index.search_effort
+        for q in x[:20]:
+            assert mapped.search(q, 10)[0].tolist() == index.search(q, 10)[0].tolist()
+        mapped.add(x[:2], np.array([3000, 3001]))  # a write to a mapped FAISS vector would abort
+        assert not mapped.mapped and mapped.ntotal == 3002
+        assert mapped.search_effort == index.search_effort
+        assert 3000 in mapped.search(x[0], 3)[0].tolist()
+        if kind == "flat":
+            mapped.remove(np.array([0]))
+            assert 0 not in mapped.search(x[0], 5)[0].tolist()
+
+
 def test_static_encoder_is_a_sentence_transformers_model(tmp_path: Path) -> None:
     graph = ProductGraph([Relation("真空泵", RelationKind.SUBCLASS, "分子泵")])
     enc = fit_static_encoder(TEXTS[:6], [TEXTS[:3], TEXTS[3:6]], graph, dim=16)
@@ -212,3 +236,24 @@ def test_place_reads_like_an_address() -> None:
     assert place("上海市", "上海市") == place("上海市", "上海") == place("上海市") == "上海市"
     assert place(None, "汉堡", "德国") == "德国" and place(None, None) == ""
     assert place("广东省", "广东省深圳市") == "广东省深圳市"
+
+
+def test_a_saved_segmenter_loads_mapped_and_segments_as_the_one_saved(tmp_path: Path) -> None:
+    words = ["涡轮分子泵", "分子泵", "科学级CMOS相机", "电子级硫酸", "光电倍增管", "高纯石英砂"]
+    built = WordSegmenter(words)
+    built.save(tmp_path)
+    loaded = WordSegmenter.load(tmp_path)
+    assert sorted(loaded.user_words) == sorted(w.lower() for w in words)
+    texts = ["涡轮分子泵的离子源", "科学级cmos相机", "电子级硫酸和高纯石英砂", "用于光电倍增管", "分子泵组"]
+    assert [loaded(t) for t in texts] == [built(t) for t in texts]
+    # words added after the load change the segmentation exactly as they change the built one's
+    for seg in (built, loaded):
+        seg.add_words(["离子源组件", "分子泵"])
+    fresh = ["离子源组件的分子泵", "离子源组件"]
+    assert [loaded(t) for t in fresh] == [built(t) for t in fresh]
+    assert loaded.user_words.count("分子泵") == 1
+    again = tmp_path / "again"
+    again.mkdir()
+    loaded.save(again)
+    twice = WordSegmenter.load(again)
+    assert [twice(t) for t in texts + fresh] == [built(t) for t in texts + fresh]

@@ -21,7 +21,7 @@ from recommender.corpus import (
     RelationKind,
     Scope,
 )
-from recommender.engine import EngineConfig, Recommender
+from recommender.engine import FORMAT_VERSION, EngineConfig, Recommender
 
 
 def firm(
@@ -254,7 +254,9 @@ def test_save_load_roundtrip_and_manifest(rec: Recommender, tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "index"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     assert (
-        manifest["format"] == 2 and manifest["n_firms"] == len(FIRMS) and manifest["corpus_tag"] == "test-v1"
+        manifest["format"] == FORMAT_VERSION
+        and manifest["n_firms"] == len(FIRMS)
+        and manifest["corpus_tag"] == "test-v1"
     )
     assert manifest["encoder"] == "static" and manifest["n_entries"] > len(FIRMS)
     loaded = Recommender.load(target, EngineConfig())

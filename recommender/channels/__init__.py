@@ -24,7 +24,8 @@ from ..encoders import Encoder
 from ..entry_table import EntryTable
 from ..graph import ProductGraph
 from ..lexical import LexicalStatistics, SparseLexicalIndex
-from ..text import WordSegmenter, part_ngrams
+from ..segmenter import WordSegmenter
+from ..text import part_ngrams
 from .base import Channel, ChannelQuery
 from .dense import DenseChannel
 from .graph import GraphChannel

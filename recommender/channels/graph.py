@@ -38,7 +38,7 @@ class GraphChannel:
         self.enabled = enabled  # off: only ``item_known`` (ablations)
 
     def extend(self, start: int) -> None:
-        return None  # reads the table's key index, which the table keeps current
+        return None  # reads the table's product postings, which the table keeps current
 
     def save(self, directory: Path) -> None:
         return None  # the product graph is saved with the engine's statistics
@@ -58,22 +58,22 @@ class GraphChannel:
         gm.item_known = key in self.graph or key in self.catalog or bool(equivalents)
         if not self.enabled:
             return gm
-        index = self.table.key_index
+        listings = self.table.listings
         name = normalize_text(text)
         for k in (key, *equivalents):
-            for row, (pname, share) in index.get(k, {}).items():
+            for row, pname, share in listings(k):
                 gm.add(row, GraphMatch(pname, share, "exact", 0, (name,)))
         for k in self.catalog.kinds_of(key):
-            for row, (pname, share) in index.get(k, {}).items():
+            for row, pname, share in listings(k):
                 gm.add(row, GraphMatch(pname, share, "kind", 1, (name, pname)))
         for e in self.graph.expand(key):
-            for row, (pname, share) in index.get(e.key, {}).items():
+            for row, pname, share in listings(e.key):
                 gm.add(row, GraphMatch(pname, share, e.via, e.depth, (name, *e.path[1:-1], pname)))
         if query.for_product:
             fkey = normalize_key(query.for_product)
             for mkey in self.graph.siblings_in(fkey):
                 if mkey == key:
                     continue
-                for row, (pname, share) in index.get(mkey, {}).items():
+                for row, pname, share in listings(mkey):
                     gm.add(row, GraphMatch(pname, share, "context", 1, ()))
         return gm

@@ -1,0 +1,201 @@
+"""jieba word segmentation with a user dictionary of product names, its dictionary memory-mapped.
+
+jieba keeps one dict of word -> frequency (``FREQ``, every prefix of a word present with 0) and a
+total. Adding the corpus's ~194k product names as user words (``Tokenizer.add_word``) adds ~400k
+entries to that dict: ~150 MB of Python objects in every worker at 100k firms. A saved segmenter
+instead writes only what the user words changed — each entry of ``FREQ`` that differs from jieba's
+own dictionary, and the total — as sorted fixed-width arrays; a loaded one answers jieba's look-ups
+from jieba's dictionary overlaid by those arrays (memory-mapped, a binary search each), so it
+segments exactly as the segmenter that was saved (the same frequencies, the same total).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .text import cached_key, split_parts
+
+_WORD_KEEP_RE = re.compile(r"[\w]", re.UNICODE)
+MIN_WORD, MAX_WORD = 2, 20  # characters of a product name taken as a user word
+
+
+class MappedWords:
+    """Sorted words (UTF-8, fixed-width ``S`` array) with their frequency and a user-word flag."""
+
+    def __init__(self, words: np.ndarray, freqs: np.ndarray, user: np.ndarray) -> None:
+        if not len(words) == len(freqs) == len(user):
+            raise ValueError("segmenter arrays disagree in size")
+        self.words, self.freqs, self.user = words, freqs, user
+
+    @classmethod
+    def empty(cls) -> MappedWords:
+        return cls(np.zeros(0, dtype="S1"), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+
+    def find(self, word: str) -> int:
+        """Position of ``word``, -1 when absent."""
+        if not len(self.words):
+            return -1
+        raw = word.encode("utf-8")
+        if len(raw) > self.words.dtype.itemsize:
+            return -1
+        i = int(np.searchsorted(self.words, raw))
+        return i if i < len(self.words) and self.words[i] == raw else -1
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+class LayeredFreq:
+    """jieba's ``FREQ`` as three layers, read top down: words set since (a dict), the saved user
+    dictionary's changes (:class:`MappedWords`), jieba's own dictionary."""
+
+    def __init__(self, base: dict[str, int], mapped: MappedWords) -> None:
+        self.base = base
+        self.mapped = mapped
+        self.live: dict[str, int] = {}
+
+    def get(self, word: str, default: Any = None) -> Any:
+        found = self.live.get(word)
+        if found is not None:
+            return found
+        i = self.mapped.find(word)
+        if i >= 0:
+            return int(self.mapped.freqs[i])
+        return self.base.get(word, default)
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.get(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        found = self.get(word)
+        if found is None:
+            raise KeyError(word)
+        return int(found)
+
+    def __setitem__(self, word: str, freq: int) -> None:
+        self.live[word] = freq
+
+
+def _tokenizer() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
+
+
+class WordSegmenter:
+    """jieba search-mode tokeniser with a user dictionary of product names.
+
+    Each instance owns its own ``jieba.Tokenizer`` so user words never leak into the global
+    jieba state of the host process. Tokens are lower-cased; punctuation is dropped.
+    """
+
+    def __init__(self, user_words: list[str] | None = None, *, mapped: MappedWords | None = None,
+                 total: int | None = None) -> None:  # fmt: skip
+        self._tok = _tokenizer()
+        self._base_total = int(self._tok.total)
+        self._mapped = mapped if mapped is not None else MappedWords.empty()
+        if mapped is not None:
+            self._tok.FREQ = LayeredFreq(self._tok.FREQ, mapped)
+            self._tok.total = int(total) if total is not None else self._tok.total
+        self._added: list[str] = []  # user words added to this instance (not in ``mapped``)
+        self._added_set: set[str] = set()
+        self._touched: set[str] = set()  # FREQ entries written since ``mapped``
+        self._cache: dict[str, list[str]] = {}
+        if user_words:
+            self.add_words(user_words)
+
+    @property
+    def user_words(self) -> list[str]:
+        """The user words: the saved ones (sorted by their UTF-8 bytes), then those added since."""
+        saved = [w.decode("utf-8") for w in self._mapped.words[self._mapped.user].tolist()]
+        return saved + self._added
+
+    def _is_user_word(self, key: str) -> bool:
+        if key in self._added_set:
+            return True
+        i = self._mapped.find(key)
+        return i >= 0 and bool(self._mapped.user[i])
+
+    def add_words(self, words: list[str]) -> None:
+        for w in words:
+            key = cached_key(w)
+            if MIN_WORD <= len(key) <= MAX_WORD and not self._is_user_word(key):
+                self._tok.add_word(key)
+                self._added.append(key)
+                self._added_set.add(key)
+                self._touched.update(key[: i + 1] for i in range(len(key)))
+        # The memo is kept: parts indexed before keep the tokens they were indexed with (a
+        # rebuild re-tokenises everything with the full dictionary); new parts see new words.
+
+    def part(self, part: str) -> list[str]:
+        """Tokens of one part (no white space inside), memoised."""
+        cached = self._cache.get(part)
+        if cached is not None:
+            return cached
+        key = cached_key(part)
+        toks = [t for t in self._tok.cut_for_search(key, HMM=False) if _WORD_KEEP_RE.search(t)]
+        if len(self._cache) < 500_000:
+            self._cache[part] = toks
+        return toks
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        for part in split_parts(text):
+            out.extend(self.part(part))
+        return out
+
+    # ----------------------------------------------------------------------------- persistence
+    def _changed(self) -> Iterator[str]:
+        """Every FREQ entry that may differ from jieba's dictionary, and every user word."""
+        yield from (w.decode("utf-8") for w in self._mapped.words.tolist())
+        yield from self._touched
+
+    def save(self, directory: Path) -> None:
+        """``segmenter.words.npy`` / ``.freqs.npy`` / ``.user.npy`` and ``segmenter.json``."""
+        freq, base = self._tok.FREQ, _base_freq(self._tok)
+        users = set(self._added)
+        rows = []
+        for w in sorted(set(self._changed()), key=lambda s: s.encode("utf-8")):
+            f = int(freq[w])
+            is_user = w in users or self._is_user_word(w)
+            if is_user or base.get(w) != f:
+                rows.append((w.encode("utf-8"), f, is_user))
+        width = max((len(r[0]) for r in rows), default=1)
+        np.save(directory / "segmenter.words.npy", np.array([r[0] for r in rows], dtype=f"S{width}"))
+        np.save(directory / "segmenter.freqs.npy", np.array([r[1] for r in rows], dtype=np.int64))
+        np.save(directory / "segmenter.user.npy", np.array([r[2] for r in rows], dtype=bool))
+        meta = {"total": int(self._tok.total), "jieba_total": self._base_total, "words": len(rows)}
+        (directory / "segmenter.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> WordSegmenter:
+        """The saved segmenter, its arrays memory-mapped (see the module docstring)."""
+        meta = json.loads((directory / "segmenter.json").read_text(encoding="utf-8"))
+        mapped = MappedWords(
+            *(
+                np.load(directory / f"segmenter.{part}.npy", mmap_mode="r")
+                for part in ("words", "freqs", "user")
+            )
+        )
+        if len(mapped) != int(meta["words"]):
+            raise ValueError("segmenter arrays disagree with segmenter.json")
+        seg = cls(mapped=mapped, total=int(meta["total"]))
+        if seg._base_total != int(meta["jieba_total"]):
+            raise ValueError("the saved segmenter was built over another jieba dictionary")
+        return seg
+
+
+def _base_freq(tok: Any) -> dict[str, int]:
+    """jieba's own dictionary (the base layer of a loaded segmenter, else a fresh copy)."""
+    freq = tok.FREQ
+    return freq.base if isinstance(freq, LayeredFreq) else _tokenizer().FREQ
