@@ -1,38 +1,32 @@
-"""The service caller of a request: who is calling (the API key, or the dashboard's cookie), with
-the database, the index and the settings, and the route written on audit rows."""
+"""The service caller of a request, after a role check: ``api.deps.get_caller`` (any role) with
+403 before the route runs unless the caller has one of the route's roles."""
 
 # No ``from __future__ import annotations``: FastAPI reads the closure's annotations at runtime,
 # and a string naming the local ``allowed`` could not be resolved.
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from api.deps import DbDep, IndexDep, SettingsDep, require
-from chainmatch.audit import route_of
+from api.deps import get_caller, require
 from chainmatch.keys import Principal
 from chainmatch.services.context import Caller
 from models.apikey import Role
 
 
 def caller_of(*roles: Role) -> Callable[..., Caller]:
-    """A dependency giving the request's :class:`Caller`; 403 (before the route runs) unless the
-    caller has one of ``roles``."""
+    """A dependency giving the request's :class:`Caller`; 403 unless it has one of ``roles``."""
     allowed = require(*roles)
 
-    def get_caller(
-        request: Request,
-        principal: Annotated[Principal, Depends(allowed)],
-        db: DbDep,
-        index: IndexDep,
-        settings: SettingsDep,
+    def get_role_caller(
+        _principal: Annotated[Principal, Depends(allowed)], caller: Annotated[Caller, Depends(get_caller)]
     ) -> Caller:
-        return Caller(principal, db, index, settings, route=route_of(request.method, request.url.path))
+        return caller
 
-    return get_caller
+    return get_role_caller
 
 
-AnyCallerDep = Annotated[Caller, Depends(caller_of(*Role))]
+AnyCallerDep = Annotated[Caller, Depends(get_caller)]
 AdminCallerDep = Annotated[Caller, Depends(caller_of(Role.ADMIN))]
 BureauCallerDep = Annotated[Caller, Depends(caller_of(Role.BUREAU, Role.ADMIN))]
 MatchmakerCallerDep = Annotated[Caller, Depends(caller_of(Role.BUREAU, Role.LEADER, Role.ADMIN))]
