@@ -19,6 +19,7 @@ from .entries import KIND_DESC, KIND_PROFILE, EntryBatch, capability_products
 from .features import ChannelArrays, aggregate_channel
 from .firmstore import FirmStore
 from .postings import ProductPostings
+from .textcolumn import TextColumn
 
 Capability = tuple[str, str, float | None]  # (key, display name, share)
 
@@ -31,7 +32,7 @@ class EntryTable:
         self.kind = np.zeros(0, dtype=np.int8)
         self.share = np.zeros(0, dtype=np.float32)  # NaN = unknown
         self.alive = np.zeros(0, dtype=bool)
-        self.text: list[str] = []
+        self.text = TextColumn()
         self.postings = ProductPostings()  # product key -> the capability entries listing it
         self.tags: dict[str, set[int]] = {}
         self._n_caps: list[int] = []
@@ -97,7 +98,7 @@ class EntryTable:
         if start == 0:
             self.firm, self.kind, self.share = rows, kinds, shares
             self.alive = np.ones(len(rows), dtype=bool)
-            self.text = list(batch.texts)
+            self.text = TextColumn.of(batch.texts)
             return 0
         self.firm = np.concatenate([self.firm, rows])
         self.kind = np.concatenate([self.kind, kinds])
@@ -107,7 +108,7 @@ class EntryTable:
         return start
 
     def set_entries(
-        self, firm: np.ndarray, kind: np.ndarray, share: np.ndarray, alive: np.ndarray, text: list[str]
+        self, firm: np.ndarray, kind: np.ndarray, share: np.ndarray, alive: np.ndarray, text: TextColumn
     ) -> None:
         """The saved arrays, as read back."""
         if not len(firm) == len(kind) == len(share) == len(alive) == len(text):

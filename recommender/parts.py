@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # 2: lexical matrices as memory-mapped .npy files; 3: the segmenter's dictionary as mapped arrays
 # 4: product postings as mapped arrays
-FORMAT_VERSION = 4
+# 5: entry texts as a mapped UTF-8 blob with offsets
+FORMAT_VERSION = 5
 
 
 @dataclass

@@ -28,6 +28,7 @@ from .parts import FORMAT_VERSION, EngineParts, channel_context
 from .postings import ProductPostings
 from .segmenter import WordSegmenter
 from .statistics import CorpusStatistics
+from .textcolumn import TextColumn
 
 # One index read or write at a time per process. Both build Python ASTs (np.load parses every
 # array header with ast.literal_eval; saving the dense model renders huggingface_hub's model-card
@@ -73,7 +74,7 @@ def _write(parts: EngineParts, d: Path) -> None:
             fh.write("null\n" if blob is None else blob.decode("utf-8") + "\n")
     np.savez(d / "entries.npz", firm=t.firm, kind=t.kind, share=t.share, alive=t.alive)
     t.postings.save(d, t.alive)
-    (d / "entry_texts.json").write_text(json.dumps(t.text, ensure_ascii=False), encoding="utf-8")
+    t.text.save(d)
     (d / "graph.json").write_text(json.dumps(parts.graph.to_state(), ensure_ascii=False), encoding="utf-8")
     for channel in parts.channels.values():
         channel.save(d)
@@ -125,7 +126,7 @@ def _read(directory: Path, config: EngineConfig, manifest: dict) -> EngineParts:
                 mined.extend(mine_corpus_aliases(name for _, name, _ in caps))
     with np.load(directory / "entries.npz") as z:
         firm, kind, share, alive = z["firm"], z["kind"], z["share"], z["alive"]
-    text = json.loads((directory / "entry_texts.json").read_text(encoding="utf-8"))
+    text = TextColumn.load(directory)
     table.postings = ProductPostings.load(directory)
     try:
         table.set_entries(firm, kind, share, alive, text)

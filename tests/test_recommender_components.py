@@ -15,6 +15,7 @@ from recommender.lexical import SparseLexicalIndex
 from recommender.ranker import FusionRanker, TreeRanker, load_ranker, prefilter
 from recommender.segmenter import WordSegmenter
 from recommender.text import char_ngrams, part_ngrams
+from recommender.textcolumn import TextColumn
 from recommender.vector_index import FaissIndex, make_index
 
 TEXTS = [
@@ -257,3 +258,17 @@ def test_a_saved_segmenter_loads_mapped_and_segments_as_the_one_saved(tmp_path: 
     loaded.save(again)
     twice = WordSegmenter.load(again)
     assert [twice(t) for t in texts + fresh] == [built(t) for t in texts + fresh]
+
+
+def test_text_column_reads_packed_and_appended_texts_and_maps_from_disk(tmp_path: Path) -> None:
+    texts = ["涡轮分子泵", "", "IGBT 模块", "高纯石英砂 用于光伏"]
+    column = TextColumn.of(texts)
+    column.extend(["离子源", "光电倍增管(PMT)"])
+    expected = [*texts, "离子源", "光电倍增管(PMT)"]
+    assert list(column) == expected and len(column) == 6 and column[-1] == "光电倍增管(PMT)"
+    assert column[2:5] == expected[2:5] and column.n_packed == 4
+    column.save(tmp_path)
+    mapped = TextColumn.load(tmp_path)
+    assert list(mapped) == expected and mapped.n_packed == 6 and mapped[4] == "离子源"
+    with pytest.raises(IndexError):
+        mapped[6]

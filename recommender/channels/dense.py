@@ -60,21 +60,24 @@ class DenseChannel:
         encoder: Encoder,
         index: FaissIndex,
         encoder_ref: str,
-        text_ids: dict[str, int],
+        text_ids: dict[str, int] | None,
         entry_text: np.ndarray,
+        n_texts: int,
     ) -> None:
         self.table = table
         self.search_k = candidate_pool * 2  # distinct texts a query reads
         self.encoder = encoder
         self.index = index
         self.encoder_ref = encoder_ref  # "static" or the model name / path given in the config
-        self.text_ids = text_ids
-        self.entry_text = entry_text.astype(np.int64)
+        # text -> text id: built at the first upsert after a load (a serving worker that only
+        # answers never needs it; its 355k strings at 100k firms cost ~50 MB)
+        self._text_ids = text_ids
+        self.n_texts = n_texts
+        self.entry_text = np.asarray(entry_text, dtype=np.int64)
         self._order: np.ndarray | None = None
         self._ptr: np.ndarray | None = None
         self._n_inverted = 0  # entries covered by _order / _ptr
         self._delta: dict[int, list[int]] = {}  # text id -> entries appended since
-        self._text_of: list[str] = []  # text id -> text (built for nearest_texts)
 
     @classmethod
     def build(
@@ -106,7 +109,9 @@ class DenseChannel:
             len(texts),
             index.dim,
         )
-        return cls(table, config.candidate_pool, encoder, index, config.encoder, text_ids, entry_text)
+        return cls(
+            table, config.candidate_pool, encoder, index, config.encoder, text_ids, entry_text, len(text_ids)
+        )
 
     @staticmethod
     def encode(encoder: Encoder, texts: list[str], progress: bool = False, batch: int = 65536) -> np.ndarray:
@@ -118,6 +123,15 @@ class DenseChannel:
         parts = [encoder.encode_passages(texts[i : i + batch]) for i in starts]
         return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
 
+    @property
+    def text_ids(self) -> dict[str, int]:
+        if self._text_ids is None:
+            ids: dict[str, int] = {}
+            for t, tid in zip(self.table.text, self.entry_text.tolist(), strict=True):
+                ids.setdefault(t, tid)
+            self._text_ids = ids
+        return self._text_ids
+
     def extend(self, start: int) -> None:
         texts = self.table.text[start:]
         self.add(texts, np.arange(start, start + len(texts), dtype=np.int64))
@@ -126,14 +140,16 @@ class DenseChannel:
         """Index new entries ``ids`` (consecutive, appended) with their ``texts``."""
         new: list[str] = []
         tids = np.empty(len(texts), dtype=np.int64)
+        text_ids = self.text_ids
         for i, t in enumerate(texts):
-            tid = self.text_ids.get(t)
+            tid = text_ids.get(t)
             if tid is None:
-                tid = self.text_ids[t] = len(self.text_ids)
+                tid = text_ids[t] = len(text_ids)
                 new.append(t)
             tids[i] = tid
+        self.n_texts = len(text_ids)
         if new:
-            first = len(self.text_ids) - len(new)
+            first = len(text_ids) - len(new)
             vecs = self.encode(self.encoder, new)
             with faiss_threads(_BUILD_THREADS):
                 self.index.add(vecs, np.arange(first, first + len(new), dtype=np.int64))
@@ -150,7 +166,7 @@ class DenseChannel:
     def _inverse(self) -> tuple[np.ndarray, np.ndarray]:
         if self._order is None or self._ptr is None:
             self._order = np.argsort(self.entry_text, kind="stable")
-            self._ptr = np.searchsorted(self.entry_text[self._order], np.arange(len(self.text_ids) + 1))
+            self._ptr = np.searchsorted(self.entry_text[self._order], np.arange(self.n_texts + 1))
             self._n_inverted = len(self.entry_text)
             self._delta = {}
         return self._order, self._ptr
@@ -167,9 +183,14 @@ class DenseChannel:
             return {}
         with faiss_threads(1):
             tids, sims = self.index.search(q, self.search_k)
-        if len(self._text_of) != len(self.text_ids):
-            self._text_of = [t for t, _ in sorted(self.text_ids.items(), key=lambda kv: kv[1])]
-        return {self._text_of[t]: s for t, s in zip(tids.tolist(), sims.tolist(), strict=True) if s > 0}
+        return {self.text_of(t): s for t, s in zip(tids.tolist(), sims.tolist(), strict=True) if s > 0}
+
+    def text_of(self, tid: int) -> str:
+        """The text of text id ``tid`` (that of its first entry)."""
+        order, ptr = self._inverse()
+        if tid < len(ptr) - 1 and ptr[tid] < ptr[tid + 1]:
+            return self.table.text[int(order[ptr[tid]])]
+        return self.table.text[int(np.flatnonzero(self.entry_text == tid)[0])]  # appended since
 
     def entry_scores(self, text: str, k: int, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Entries whose text is among the ``k`` nearest distinct texts, with the similarity."""
@@ -216,7 +237,7 @@ class DenseChannel:
                     "index": self.index.kind,
                     "dim": self.index.dim,
                     "search_effort": self.index.search_effort,
-                    "n_texts": len(self.text_ids),
+                    "n_texts": self.n_texts,
                 }
             ),
             encoding="utf-8",
@@ -240,12 +261,9 @@ class DenseChannel:
         if index.dim != encoder.dim:
             raise ValueError("dense index and encoder dimensions differ")
         entry_text = np.load(directory / "entry_text.npy")
-        entry_texts = table.text
-        if len(entry_text) != len(entry_texts):
+        if len(entry_text) != len(table.text):
             raise ValueError("dense entry map and entries differ in length")
-        text_ids: dict[str, int] = {}
-        for t, tid in zip(entry_texts, entry_text.tolist(), strict=True):
-            text_ids.setdefault(t, tid)
-        if len(text_ids) != int(meta["n_texts"]) or index.ntotal != len(text_ids):
+        n_texts = int(meta["n_texts"])
+        if index.ntotal != n_texts or (len(entry_text) and int(entry_text.max()) >= n_texts):
             raise ValueError("dense index does not match its text map")
-        return cls(table, config.candidate_pool, encoder, index, ref, text_ids, entry_text)
+        return cls(table, config.candidate_pool, encoder, index, ref, None, entry_text, n_texts)
