@@ -73,13 +73,18 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> bytes:
 def xlsx_append(sheet: Any, row: Iterable[Any]) -> None:
     """Append ``row`` to an openpyxl worksheet: guarded values, text cells typed as strings, XML-illegal
     control characters dropped (they cannot be stored in XLSX)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
     # Drop the control characters first, then guard: "\x01=cmd" must not become a bare "=cmd".
-    sheet.append(safe_row(ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row))
-    for cell in sheet[sheet.max_row]:
+    cells = []
+    for value in safe_row(ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row):
+        cell = Cell(sheet, value=value)
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never "f": data is not a formula, whatever it starts with
+        cells.append(cell)
+    # Cells typed before they are appended: reading the appended row back (sheet[sheet.max_row])
+    # scans every cell of the sheet, which made a report's XLSX quadratic in its rows.
+    sheet.append(cells)
 
 
 __all__ = [
