@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from chainmatch import offers as offers_mod
 from chainmatch.chains.schemas import GapListRef
-from chainmatch.chains.scope import region_label, resolve_region
+from chainmatch.chains.scope import region_label
 from chainmatch.exports import xlsx_append
 from chainmatch.gaplists import in_city, items_of, visible_lists
 from chainmatch.indexing import IndexService
@@ -38,7 +38,7 @@ from chainmatch.twosided import (
 from models.apikey import Role
 from models.gap import GapItem, GapList
 from models.offer import SupplyOffer
-from recommender.corpus import FirmMatch
+from recommender.corpus import FirmMatch, Region
 from recommender.text import normalize_key
 
 UNRETRIEVED_SCORE = 0.0
@@ -209,19 +209,17 @@ def matchmaking_for(
     store: ModelStore,
     principal: Principal,
     *,
-    region: str | None,
-    city: str | None,
+    where: Region | None,
     k: int,
     gap_list_id: str | None = None,
 ) -> tuple[MatchmakingResponse, list[GapListRef]]:
     """:func:`matchmaking` over the gap lists ``principal`` may read: a bureau's or admin's in the
-    region (``resolve_region``: a bureau's default is its own), a leader's own; optionally just
+    region ``where`` (resolved and authorised by the service), a leader's own; optionally just
     ``gap_list_id``. Contacts are left out for a leader. Returns the answer and the lists (id,
     version) it read."""
     query = visible_lists(principal)
     label: str | None = None
-    if principal.role is not Role.LEADER:
-        where = resolve_region(principal, region, city)
+    if principal.role is not Role.LEADER and where is not None:
         query = query.where(GapList.region_province == where.province)
         if where.city:
             query = query.where(in_city(where.city))

@@ -2,8 +2,8 @@
 router imports another, and no module outgrows what one reader can hold.
 
 Layers, top to bottom: front doors (``api`` — HTTP and the dashboard —, and the CLI modules) →
-services and domain (the rest of ``chainmatch``) → entities and shared types (``models``) → the
-engine (``recommender``). A module may import its own layer and those below it. Every import is
+services (``chainmatch.services``) → domain logic (the rest of ``chainmatch``) → entities and shared
+types (``models``) → the engine (``recommender``). A module may import its own layer and those below it. Every import is
 checked, including ones inside functions, because a lazy import is still a dependency.
 """
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("api", "chainmatch", "models", "recommender")
 # Entry points: the CLI is a front door beside the API (it may start the server by import string).
 CLI_MODULES = ("chainmatch.cli", "chainmatch.demo", "chainmatch.aliases_cli", "chainmatch.offers_cli")
-RANK = {"front": 3, "service": 2, "models": 1, "engine": 0}
+RANK = {"front": 4, "service": 3, "domain": 2, "models": 1, "engine": 0}
 MAX_LINES = 400
 
 
@@ -45,7 +45,9 @@ def layer(module: str) -> str | None:
     top = module.split(".", 1)[0]
     if top == "api" or is_cli(module):
         return "front"
-    return {"chainmatch": "service", "models": "models", "recommender": "engine"}.get(top)
+    if module == "chainmatch.services" or module.startswith("chainmatch.services."):
+        return "service"
+    return {"chainmatch": "domain", "models": "models", "recommender": "engine"}.get(top)
 
 
 def source_files() -> list[Path]:
@@ -109,7 +111,9 @@ def test_the_checker_sees_the_code() -> None:
     assert len(ALL_IMPORTS) > 500
     assert layer("api.routers.match") == "front"
     assert layer("chainmatch.cli") == "front"
-    assert layer("chainmatch.indexing") == "service"
+    assert layer("chainmatch.indexing") == "domain"
+    assert layer("chainmatch.services.chains") == "service"
+    assert upward(Import("chainmatch.matchmaking", "chainmatch.services.regions", 1))
     assert upward(Import("models.firm", "chainmatch.settings", 1))
     assert upward(Import("recommender.engine", "models.firm", 1))
     assert not upward(Import("api.main", "recommender.engine", 1))

@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 from api.deps import IndexDep, ReadSessionDep
 from api.web.common import NEXT_LENGTH, BureauUserDep, CityQ, RegionQ, common, domain, page
 from chainmatch.chains.outreach import list_records
-from chainmatch.chains.scope import region_key, region_label, resolve_region
+from chainmatch.chains.scope import region_key, region_label
 from chainmatch.chains.store import list_chains
 from chainmatch.errors import RegionMissing
 from chainmatch.matching import reading_rows, recommend_text
+from chainmatch.services.regions import resolve_region
 from models.apikey import Role
 from models.chain import ChainNode
 from recommender.corpus import MatchQuery, Region, Scope

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from chainmatch.chains.scope import region_key, resolve_region
+from chainmatch.chains.scope import region_key
 from chainmatch.chains.store import live_chain
 from chainmatch.errors import OutreachConflict, OutreachError, OutreachNotFound
 from chainmatch.keys import Principal
@@ -121,14 +121,12 @@ def find_existing(
     ).first()
 
 
-def create_record(session: Session, principal: Principal, body: OutreachCreate) -> OutreachRecord:
+def create_record(
+    session: Session, principal: Principal, body: OutreachCreate, region: Region
+) -> OutreachRecord:
+    """Track ``body``'s firm for its weak link in ``region`` (resolved and authorised by the service)."""
     if principal.role is Role.LEADER:
         raise OutreachNotFound("跟踪记录仅供招商局使用 (outreach is for bureaus)")
-    region = resolve_region(
-        principal,
-        body.region.province if body.region else None,
-        body.region.city if body.region else None,
-    )
     chain = live_chain(session, body.chain_id)
     node = session.exec(
         select(ChainNode).where(ChainNode.chain_id == chain.id, ChainNode.key == body.node_id)

@@ -1,17 +1,15 @@
 """Regions as records carry them: whether a record lies in the caller's scope, and a region's
 label and key. Which region a request is about, and whether the caller may ask for it, is decided
-in one place, :mod:`chainmatch.services.regions` (``resolve_region`` is re-exported here for the
-callers not yet moved onto a service)."""
+in one place above this module, :mod:`chainmatch.services.regions`."""
 
 from __future__ import annotations
 
 from chainmatch.keys import Principal
 from chainmatch.labels import place
-from chainmatch.services.regions import resolve_region
 from models.apikey import Role
 from recommender.corpus import Region
 
-__all__ = ["region_key", "region_label", "resolve_region", "within"]
+__all__ = ["region_key", "region_label", "within"]
 
 
 def within(principal: Principal, province: str | None, city: str | None) -> bool:

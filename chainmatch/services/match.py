@@ -20,7 +20,7 @@ from chainmatch.matchmaking import MatchmakingResponse, matchmaking_for
 from chainmatch.refresh import ModelStore, RefreshModel, refresh_deployment, store_for
 from chainmatch.rematch import RematchJobPublic, RematchJobs
 from chainmatch.services.context import Caller
-from chainmatch.services.regions import MATCH, REMATCH, authorise_region
+from chainmatch.services.regions import MATCH, REMATCH, authorise_region, resolve_region
 from chainmatch.twosided import TwoSidedRecommendations, context_for, recommend_both_sides
 from models.apikey import Role
 from models.common import utcnow
@@ -163,8 +163,9 @@ def matchmaking(
             caller.index,
             model_store(caller),
             caller.principal,
-            region=region,
-            city=city,
+            where=None
+            if caller.principal.role is Role.LEADER
+            else resolve_region(caller.principal, region, city),
             k=k,
             gap_list_id=gap_list_id,
         )

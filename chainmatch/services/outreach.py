@@ -28,7 +28,12 @@ def create_record(caller: Caller, body: OutreachCreate) -> OutreachPublic:
     when it is tracked already in this region."""
     caller.require(*OUTREACH_ROLES)
     with caller.writing() as session:
-        record = pipeline.create_record(session, caller.principal, body)
+        region = resolve_region(
+            caller.principal,
+            body.region.province if body.region else None,
+            body.region.city if body.region else None,
+        )
+        record = pipeline.create_record(session, caller.principal, body, region)
         return pipeline.publics(session, [record])[0]
 
 
