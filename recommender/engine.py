@@ -52,7 +52,7 @@ class Recommender:
         self.config = config
         self.parts = parts
         self.table = parts.table
-        self.filters = FirmFilters(parts.table)
+        self.filters = FirmFilters(parts.table, parts.firm_attrs)
         self.ranker: Ranker = load_ranker(config.ranker_path) if config.use_ranker else FusionRanker()
         self.ranking = MatchRanking(parts.table, self.filters, config, self.ranker)
         self._query_parser: QueryParser | None = None
@@ -83,7 +83,7 @@ class Recommender:
 
     def save(self, directory: Path) -> None:
         """Atomically (temp dir + fsync + rename) writes the whole index with a manifest.json."""
-        save_index(self.parts, Path(directory))
+        save_index(self.parts, Path(directory), self.filters.attrs())
 
     # =========================================================================== updates
     @property

@@ -10,12 +10,15 @@ row's number of capability products and the rows carrying each tag.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
+from .aliases import Alias, mine_corpus_aliases
 from .corpus import FirmDoc
-from .entries import KIND_DESC, KIND_PROFILE, EntryBatch, capability_products
+from .entries import KIND_DESC, KIND_PRODUCT, KIND_PROFILE, EntryBatch, capability_products
 from .features import ChannelArrays, aggregate_channel
 from .firmstore import FirmStore
 from .postings import ProductPostings
@@ -69,10 +72,42 @@ class EntryTable:
             self.postings.compact(self.alive)
         return start, names, new_keys
 
-    def add_empty_row(self) -> None:
-        """The row of a firm removed before the table was saved (rows are never renumbered)."""
-        self.firms.append(None)
-        self._n_caps.append(0)
+    # ------------------------------------------------------------------------------ persistence
+    def save_rows(self, d: Path) -> None:
+        """``firms.jsonl`` (one firm's JSON a line, ``null`` for a removed row) and, beside it, what
+        a load would otherwise decode every firm for: line offsets, ids, capability counts, tags and
+        the aliases the listed product names carry."""
+        offsets = [0]
+        with open(d / "firms.jsonl", "wb") as fh:
+            for row in range(self.n_rows):
+                blob = self.firms.blob(row)
+                line = (b"null" if blob is None else blob) + b"\n"
+                fh.write(line)
+                offsets.append(offsets[-1] + len(line))
+        np.save(d / "firms.offsets.npy", np.asarray(offsets, dtype=np.int64))
+        np.save(d / "firms.n_caps.npy", np.asarray(self._n_caps, dtype=np.int32))
+        products = np.flatnonzero((self.kind == KIND_PRODUCT) & self.alive)
+        mined = mine_corpus_aliases(self.text[int(e)] for e in products)  # in row order, as listed
+        rows = {
+            "ids": self.firms.ids(),
+            "tags": {t: sorted(rows) for t, rows in self.tags.items() if rows},
+            "mined_aliases": [[a.alias, a.canonical, a.source] for a in mined],
+        }
+        (d / "firms.rows.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def restore(cls, d: Path) -> tuple[EntryTable, list[Alias]]:
+        """The rows of a saved table, ``firms.jsonl`` mapped, and the aliases mined from its
+        products (its entries: :meth:`set_entries`)."""
+        rows = json.loads((d / "firms.rows.json").read_text(encoding="utf-8"))
+        table = cls()
+        table.firms = FirmStore.mapped(d / "firms.jsonl", np.load(d / "firms.offsets.npy"), rows["ids"])
+        table._n_caps = np.load(d / "firms.n_caps.npy").tolist()
+        if len(table._n_caps) != len(table.firms):
+            raise ValueError("firm rows disagree in size")
+        table.tags = {t: set(r) for t, r in rows["tags"].items()}
+        table.row_of = {fid: row for row, fid in enumerate(rows["ids"]) if fid is not None}
+        return table, [Alias(a, c, s) for a, c, s in rows["mined_aliases"]]
 
     def drop_rows(self, rows: list[int]) -> np.ndarray:
         """Removes the firms of ``rows``; returns the entry ids it masked."""

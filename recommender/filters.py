@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -23,14 +25,30 @@ class FirmAttrs:
     boost: np.ndarray  # 1 专精特新, 0.5 other SMEs, 0 else (the local suppliers' SME bonus)
     codes: dict[str, int] = field(default_factory=dict)
 
+    _COLUMNS = ("alive", "province", "city", "china", "scale", "boost")
+
+    def save(self, directory: Path) -> None:
+        """``filters.npz`` and ``filters.json``: a loaded index masks rows without decoding firms."""
+        np.savez(directory / "filters.npz", **{c: getattr(self, c) for c in self._COLUMNS})
+        (directory / "filters.json").write_text(json.dumps(self.codes, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> FirmAttrs:
+        codes = json.loads((directory / "filters.json").read_text(encoding="utf-8"))
+        with np.load(directory / "filters.npz") as z:
+            columns = [z[c] for c in cls._COLUMNS]
+        if len({len(c) for c in columns}) != 1:
+            raise ValueError("filter columns disagree in size")
+        return cls(*columns, codes={str(k): int(v) for k, v in codes.items()})
+
 
 class FirmFilters:
     """Masks over the rows of one entry table; its columns are extended lazily for rows added
     since the last query."""
 
-    def __init__(self, table: EntryTable) -> None:
+    def __init__(self, table: EntryTable, attrs: FirmAttrs | None = None) -> None:
         self.table = table
-        self._attrs: FirmAttrs | None = None
+        self._attrs = attrs  # the saved columns of a loaded index
 
     def drop(self, rows: list[int]) -> None:
         if self._attrs is not None:

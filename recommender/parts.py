@@ -14,6 +14,7 @@ from .channels import Channel, ChannelContext, make_channel
 from .config import EngineConfig
 from .corpus import FirmDoc, Relation
 from .entry_table import EntryTable
+from .filters import FirmAttrs
 from .graph import ProductGraph
 from .segmenter import WordSegmenter
 from .statistics import CorpusStatistics, fill_table, fit_static_encoder_on
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 # 2: lexical matrices as memory-mapped .npy files; 3: the segmenter's dictionary as mapped arrays
 # 4: product postings as mapped arrays
 # 5: entry texts as a mapped UTF-8 blob with offsets
-FORMAT_VERSION = 5
+# 6: firms.jsonl mapped, with the rows' ids, tags, filter columns and mined aliases beside it
+FORMAT_VERSION = 6
 
 
 @dataclass
@@ -37,6 +39,7 @@ class EngineParts:
     manifest: dict[str, Any]
     # The corpus statistics the engine applies, frozen (one shard's engine); None: its own, live.
     statistics: CorpusStatistics | None = None
+    firm_attrs: FirmAttrs | None = None  # the filter columns, as saved (a loaded index)
 
 
 def shipped_aliases(config: EngineConfig, mined: Iterable[Alias]) -> AliasTable:

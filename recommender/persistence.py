@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from . import errors
-from .aliases import mine_corpus_aliases
 from .channels import load_channel
 from .config import EngineConfig
 from .entry_table import EntryTable
-from .firmstore import firm_from_json
+from .filters import FirmAttrs, FirmFilters
 from .graph import ProductGraph
 from .parts import FORMAT_VERSION, EngineParts, channel_context
 from .postings import ProductPostings
@@ -39,15 +38,16 @@ from .textcolumn import TextColumn
 _INDEX_IO_LOCK = threading.Lock()
 
 
-def save_index(parts: EngineParts, directory: Path) -> None:
-    """Atomically (temp dir + fsync + rename) writes the whole index with a manifest.json."""
+def save_index(parts: EngineParts, directory: Path, firm_attrs: FirmAttrs | None = None) -> None:
+    """Atomically (temp dir + fsync + rename) writes the whole index with a manifest.json
+    (``firm_attrs``: the filter columns of its rows, else they are computed from the firms)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
         os.chmod(tmp, 0o755)
         with _INDEX_IO_LOCK:
-            _write(parts, tmp)
+            _write(parts, tmp, firm_attrs or FirmFilters(parts.table).attrs())
         for p in tmp.rglob("*"):
             if p.is_file():
                 with open(p, "rb") as fh:
@@ -66,12 +66,11 @@ def save_index(parts: EngineParts, directory: Path) -> None:
         raise
 
 
-def _write(parts: EngineParts, d: Path) -> None:
+def _write(parts: EngineParts, d: Path, firm_attrs: FirmAttrs | None) -> None:
     t = parts.table
-    with open(d / "firms.jsonl", "w", encoding="utf-8") as fh:
-        for row in range(t.n_rows):
-            blob = t.firms.blob(row)
-            fh.write("null\n" if blob is None else blob.decode("utf-8") + "\n")
+    t.save_rows(d)
+    if firm_attrs is not None:
+        firm_attrs.save(d)
     np.savez(d / "entries.npz", firm=t.firm, kind=t.kind, share=t.share, alive=t.alive)
     t.postings.save(d, t.alive)
     t.text.save(d)
@@ -114,16 +113,10 @@ def _read(directory: Path, config: EngineConfig, manifest: dict) -> EngineParts:
     statistics = None
     if manifest.get("frozen_statistics"):
         statistics = CorpusStatistics.load(directory / "statistics", config.device)
-    table = EntryTable()
-    mined = []
-    with open(directory / "firms.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            d = json.loads(line)
-            if d is None:
-                table.add_empty_row()
-            else:
-                _row, caps = table.add_firm(firm_from_json(d), line.rstrip("\n").encode("utf-8"))
-                mined.extend(mine_corpus_aliases(name for _, name, _ in caps))
+    table, mined = EntryTable.restore(directory)
+    firm_attrs = FirmAttrs.load(directory)
+    if len(firm_attrs.alive) != table.n_rows:
+        raise errors.IndexCorrupt("index files disagree in size")
     with np.load(directory / "entries.npz") as z:
         firm, kind, share, alive = z["firm"], z["kind"], z["share"], z["alive"]
     text = TextColumn.load(directory)
@@ -141,7 +134,9 @@ def _read(directory: Path, config: EngineConfig, manifest: dict) -> EngineParts:
         raise errors.IndexCorrupt("index files disagree in size")
     for name in names[2:]:
         channels[name] = load_channel(name, directory, config, table, ctx)
-    return EngineParts(table, graph, segmenter, ctx.aliases, ctx.catalog, channels, manifest, statistics)
+    return EngineParts(
+        table, graph, segmenter, ctx.aliases, ctx.catalog, channels, manifest, statistics, firm_attrs
+    )
 
 
 @contextmanager

@@ -219,6 +219,20 @@ def test_upsert_replaces_a_firms_entries_and_remove(rec_fusion: Recommender, tmp
     q = MatchQuery(text="分子泵", k=10, region=Region("江苏省"))
     assert [ids(x) for x in r2.recommend(q)] == [ids(x) for x in r.recommend(q)]
     assert r2.n_firms == r.n_firms
+    # the loaded index (firms, texts, postings, segmenter and FAISS memory-mapped) takes the same
+    # upserts and removals as the one in memory, and saves them
+    for engine in (r, r2):
+        engine.upsert_firms([firm("A4", "沈阳泵业", [("离心泵", 0.6), ("分子泵组件", 0.3)], "辽宁省")])
+        engine.remove_firms(["A8"])
+    for text in ("分子泵", "离心泵", "分子泵组件"):
+        assert r2.product_makers(text) == r.product_makers(text)
+        q = MatchQuery(text=text, k=10, region=Region("江苏省"))
+        assert [ids(x) for x in r2.recommend(q)] == [ids(x) for x in r.recommend(q)]
+    assert r2.get_firm("A8") is None and r2.get_firm("A4") == r.get_firm("A4")
+    r2.save(tmp_path / "idx")
+    r3 = Recommender.load(tmp_path / "idx", EngineConfig())
+    assert r3.product_makers("离心泵") == r.product_makers("离心泵") and r3.n_firms == r.n_firms
+    assert [ids(x) for x in r3.recommend(q)] == [ids(x) for x in r.recommend(q)]
 
 
 def test_concurrent_saves_of_one_index_all_succeed(rec: Recommender, tmp_path: Path) -> None:

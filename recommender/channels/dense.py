@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -127,7 +128,8 @@ class DenseChannel:
     def text_ids(self) -> dict[str, int]:
         if self._text_ids is None:
             ids: dict[str, int] = {}
-            for t, tid in zip(self.table.text, self.entry_text.tolist(), strict=True):
+            texts = itertools.islice(self.table.text, len(self.entry_text))  # not those being added
+            for t, tid in zip(texts, self.entry_text.tolist(), strict=True):
                 ids.setdefault(t, tid)
             self._text_ids = ids
         return self._text_ids
