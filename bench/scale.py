@@ -3,6 +3,7 @@
     python bench/scale.py memory [--n 100000]          # RSS after warm-up: the sample-size engine vs n firms
     python bench/scale.py identity --save F.json       # top-10 of every chainkg dev query (catalog + free text)
     python bench/scale.py identity --compare F.json    # ... and the share identical to a saved run
+    python bench/scale.py identity --n 100000 --save F # the same queries of the 100k synthetic index
     python bench/scale.py batch [--queries 300]        # POST /v1/match/batch vs one call at a time, over HTTP
 
 ``memory`` builds (once, cached under bench/out/scale/) an index of the bundled sample cluster and of
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -78,6 +80,23 @@ WARMUP = [
 ]  # fmt: skip
 
 
+_MAPPING_RE = re.compile(r"^[0-9a-f]+-[0-9a-f]+$")
+
+
+def mapped_rss_mb(directory: Path) -> dict[str, float]:
+    """Resident MB of each file of ``directory`` the process maps (/proc/self/smaps)."""
+    out: dict[str, float] = {}
+    current: str | None = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and _MAPPING_RE.match(head[0]):  # a mapping's first line: its path when a file's
+            current = head[5] if len(head) >= 6 and head[5].startswith(str(directory)) else None
+        elif current and line.startswith("Rss:"):
+            name = str(Path(current).relative_to(directory))
+            out[name] = round(out.get(name, 0.0) + int(head[1]) / 1024, 1)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def _serve_probe(n: int) -> None:
     """Child process: load as a worker does, warm up, print RSS."""
     from recommender.corpus import MatchQuery, Region, Scope
@@ -94,7 +113,8 @@ def _serve_probe(n: int) -> None:
         json.dumps(
             {"firms": rec.n_firms, "entries": rec.n_entries, "rss_mb_imports": round(before, 1),
              "rss_mb": round(rss_mb(), 1), "rss_anon_mb": round(rss_mb("RssAnon"), 1),
-             "rss_file_mb": round(rss_mb("RssFile"), 1), "load_seconds": round(load_s, 1)}
+             "rss_file_mb": round(rss_mb("RssFile"), 1), "load_seconds": round(load_s, 1),
+             "index_files_resident_mb": mapped_rss_mb(_index_dir(n).resolve())}
         )
     )  # fmt: skip
 
@@ -115,19 +135,25 @@ def memory(n: int) -> dict[str, Any]:
     return out
 
 
-def identity_runs() -> dict[str, list[str]]:
+def identity_runs(n: int = 0) -> dict[str, list[str]]:
+    """``n`` > 0: the same queries asked of the cached index of ``n`` synthetic firms (the size
+    at which the dense channel is an HNSW graph rather than exact search)."""
+    import tempfile
+
     from bench._data import chainkg_dir, load_corpus
     from recommender.corpus import FirmFilter, MatchQuery, Scope
     from recommender.engine import EngineConfig, Recommender
 
-    import tempfile
-
-    firms, relations = load_corpus()
-    built = Recommender.build(firms, relations, EngineConfig())
-    with tempfile.TemporaryDirectory() as tmp:  # answered by the index as a serving worker loads it
-        built.save(Path(tmp) / "index")
-        del built
-        rec = Recommender.load(Path(tmp) / "index", EngineConfig())
+    if n:
+        _build(n)
+        rec = Recommender.load(_index_dir(n), EngineConfig())
+    else:
+        firms, relations = load_corpus()
+        built = Recommender.build(firms, relations, EngineConfig())
+        with tempfile.TemporaryDirectory() as tmp:  # answered by the index as a serving worker loads it
+            built.save(Path(tmp) / "index")
+            del built
+            rec = Recommender.load(Path(tmp) / "index", EngineConfig())
     out: dict[str, list[str]] = {}
     for name in ("gaps_dev.jsonl", "gaps_dev_freetext.jsonl"):
         with open(chainkg_dir() / name, encoding="utf-8") as fh:
@@ -147,8 +173,8 @@ def identity_runs() -> dict[str, list[str]]:
     return out
 
 
-def identity(save: Path | None, compare: Path | None) -> dict[str, Any]:
-    runs = identity_runs()
+def identity(save: Path | None, compare: Path | None, n: int = 0) -> dict[str, Any]:
+    runs = identity_runs(n)
     result: dict[str, Any] = {"queries": len(runs)}
     if save:
         save.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +184,11 @@ def identity(save: Path | None, compare: Path | None) -> dict[str, Any]:
         for prefix in ("gaps_dev.jsonl", "gaps_dev_freetext.jsonl"):
             keys = [k for k in before if k.startswith(prefix + ":")]
             same = sum(before[k] == runs.get(k) for k in keys)
-            result[prefix] = {"queries": len(keys), "identical_top10": same, "share": round(same / len(keys), 4)}
+            result[prefix] = {
+                "queries": len(keys),
+                "identical_top10": same,
+                "share": round(same / len(keys), 4),
+            }
     return result
 
 
@@ -201,11 +231,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["memory", "identity", "batch", "_probe"])
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--n", type=int, default=None, help="firms (memory: default 100000; identity: chainkg)")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    args.n_given = args.n is not None
+    args.n = 100_000 if args.n is None else args.n
     if args.what == "_probe":
         _serve_probe(args.n)
         return
@@ -215,7 +247,7 @@ def main() -> None:
     elif args.what == "batch":
         result = batch(args.queries)
     else:
-        result = identity(args.save, args.compare)
+        result = identity(args.save, args.compare, args.n if args.n_given else 0)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
