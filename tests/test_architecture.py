@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("api", "chainmatch", "models", "recommender")
 # Entry points: the CLI is a front door beside the API (it may start the server by import string).
-CLI_MODULES = ("chainmatch.cli", "chainmatch.demo", "chainmatch.aliases_cli", "chainmatch.offers_cli")
+CLI_MODULES = ("chainmatch.cli", "chainmatch.demo")
 RANK = {"front": 4, "service": 3, "domain": 2, "models": 1, "engine": 0}
 MAX_LINES = 400
 

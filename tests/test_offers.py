@@ -158,7 +158,7 @@ def test_cli_imports_offers_and_lists_them(
 ) -> None:
     import typer
 
-    from chainmatch.offers_cli import offers_app
+    from chainmatch.cli.offers import offers_app
 
     app = typer.Typer()
     app.add_typer(offers_app, name="offers")  # as chainmatch/cli.py registers it

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chainmatch.offers_cli import ranker_refresh
+from chainmatch.cli.offers import ranker_refresh
 from chainmatch.refresh import WEIGHTS, BenchQuery, choose_weight, new_model
 from tests.twosided_world import LOCAL, PRODUCT, TWIN_A, TWIN_B, World, cli_env, make_world
 

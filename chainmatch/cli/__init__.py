@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from chainmatch.aliases_cli import aliases_app
 from chainmatch.chains.cli import chains_app, outreach_app, report_cmd
+from chainmatch.cli.aliases import aliases_app
 from chainmatch.cli.common import console
 from chainmatch.cli.gaps import gaps_app
 from chainmatch.cli.imports import import_app
 from chainmatch.cli.index import index_app, ranker_app
 from chainmatch.cli.keys import keys_app
 from chainmatch.cli.match import match_cmd, print_reading, results_table
-from chainmatch.offers_cli import offers_app, ranker_refresh
+from chainmatch.cli.offers import offers_app, ranker_refresh
 from chainmatch.settings import get_settings
 
 __all__ = ["app", "print_reading", "results_table"]

@@ -1,5 +1,5 @@
 """``chainmatch index build|status`` and ``chainmatch ranker train``: the search index and the
-learned ranker (``ranker refresh`` lives beside the offers, :mod:`chainmatch.offers_cli`)."""
+learned ranker (``ranker refresh`` lives beside the offers, :mod:`chainmatch.cli.offers`)."""
 
 from __future__ import annotations
 

@@ -63,6 +63,18 @@ def list_page(
     return Page[SupplyOfferPublic](items=items, next_cursor=rows[-1].id if more and rows else None)
 
 
+def latest(caller: Caller, *, limit: int, firm_id: str | None = None) -> list[SupplyOfferPublic]:
+    """The ``limit`` most recently changed offers the caller may see (only ``firm_id``'s if
+    given), newest first."""
+    caller.require(*OFFER_ROLES)
+    query = offers.visible_offers(caller.principal)
+    if firm_id:
+        query = query.where(SupplyOffer.firm_id == firm_id)
+    with caller.reading() as session:
+        rows = session.exec(query.order_by(col(SupplyOffer.updated_at).desc()).limit(limit)).all()
+        return offers.publics(session, rows)
+
+
 def read(caller: Caller, offer_id: str) -> SupplyOfferPublic:
     with caller.reading() as session:
         return offers.publics(session, [find_in(session, caller, offer_id)])[0]
@@ -100,15 +112,22 @@ def delete(caller: Caller, offer_id: str) -> None:
 
 
 def import_file(
-    caller: Caller, data: bytes, filename: str | None, *, skip_invalid: bool = False, dry_run: bool = False
+    caller: Caller,
+    data: bytes,
+    filename: str | None,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    capped: bool = True,
 ) -> offers.ImportReport:
     """Bulk import (admin), one offer per row, each validated as :func:`create` would; with any bad
     row nothing is written unless ``skip_invalid``. An unreadable file, one holding no record or
-    more rows than one call takes: :class:`~chainmatch.errors.UnreadableInput`."""
+    (``capped``: an API call) more rows than one call takes: :class:`~chainmatch.errors.UnreadableInput`.
+    The operator's CLI imports a file of any length (``capped=False``)."""
     caller.require(Role.ADMIN)
     rows = offers.read_rows(data, filename)
     cap = caller.settings.max_bulk_records
-    if len(rows) > cap:
+    if capped and len(rows) > cap:
         raise UnreadableInput(f"一次最多导入 {cap} 条 (at most {cap} rows per call)")
     with caller.writing() as session:
         report = offers.import_offers(

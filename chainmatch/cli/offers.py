@@ -1,35 +1,22 @@
 """``chainmatch offers …`` (supply offers, 配套意愿) and ``chainmatch ranker refresh``.
 
-The CLI acts as the platform operator (admin): a bulk import writes every row or, when any row is
-bad, nothing (``--skip-invalid`` writes the valid ones).
+The CLI acts as the platform operator (admin), through :mod:`chainmatch.services.offers` and
+:mod:`chainmatch.services.match`: a bulk import writes every row or, when any row is bad, nothing
+(``--skip-invalid`` writes the valid ones).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+from chainmatch.cli.common import console, database, err_console, operator
+from chainmatch.settings import get_settings
 
 offers_app = typer.Typer(help="配套意愿 (supply offers): import, list", no_args_is_help=True)
-
-console = Console()
-err_console = Console(stderr=True)
-OPERATOR_KEY_ID = 0
-
-
-def _db() -> Engine:
-    from chainmatch.db import init_db, make_engine
-    from chainmatch.settings import get_settings
-
-    engine = make_engine(get_settings())
-    init_db(engine)
-    return engine
 
 
 @offers_app.command("import")
@@ -41,21 +28,17 @@ def offers_import(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, write nothing")] = False,
 ) -> None:
     """批量导入配套意愿，每行一条 (bulk import: one offer per row; any bad row → nothing written)."""
-    from chainmatch.db import session_scope
-    from chainmatch.ingest.readers import UnreadableInput
-    from chainmatch.keys import Principal
-    from chainmatch.offers import import_offers, read_rows
-    from models.apikey import Role
+    from chainmatch.errors import UnreadableInput
+    from chainmatch.services import offers
 
+    data = file.read_bytes()
     try:
-        rows = read_rows(file.read_bytes(), file.name)
+        report = offers.import_file(
+            operator(), data, file.name, skip_invalid=skip_invalid, dry_run=dry_run, capped=False
+        )
     except UnreadableInput as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
-    with session_scope(_db()) as session:
-        report = import_offers(
-            session, Principal(OPERATOR_KEY_ID, Role.ADMIN), rows, skip_invalid=skip_invalid, dry_run=dry_run
-        )
     for issue in report.errors:
         err_console.print(f"第 {issue.row} 行 {issue.field or ''}: {issue.message}", highlight=False)
     console.print(
@@ -73,53 +56,44 @@ def offers_list(
     limit: Annotated[int, typer.Option(min=1, help="rows shown")] = 200,
 ) -> None:
     """配套意愿列表 (offers, newest first)."""
-    from sqlmodel import Session, col, select
+    from chainmatch.services import offers
 
-    from chainmatch.offers import is_valid
-    from models.offer import SupplyOffer
-
-    with Session(_db()) as session:
-        query = select(SupplyOffer).where(col(SupplyOffer.deleted_at).is_(None))
-        if firm:
-            query = query.where(SupplyOffer.firm_id == firm)
-        offers = session.exec(query.order_by(col(SupplyOffer.updated_at).desc()).limit(limit)).all()
-        table = Table("id", "firm", "title", "products", "version", "valid until", "valid")
-        for o in offers:
-            table.add_row(
-                o.id,
-                o.firm_id,
-                o.title,
-                "、".join(o.products),
-                str(o.version),
-                o.valid_until.isoformat(),
-                "是" if is_valid(o) else "否",
-            )
+    table = Table("id", "firm", "title", "products", "version", "valid until", "valid")
+    for offer in offers.latest(operator(), limit=limit, firm_id=firm):
+        table.add_row(
+            offer.id,
+            offer.firm_id,
+            offer.title,
+            "、".join(offer.products),
+            str(offer.version),
+            offer.valid_until.isoformat(),
+            "是" if offer.valid else "否",
+        )
     console.print(table)
 
 
 def ranker_refresh() -> None:
     """按本部署记录的对接结果更新排序模型 (refit the deployment's ranker on its outreach outcomes;
     the offline ranker stays the prior and the offline benchmark never drops)."""
-    from sqlmodel import Session
-
+    from chainmatch.errors import RefreshError
     from chainmatch.indexing import IndexService
-    from chainmatch.refresh import RefreshError, offline_version, refresh_deployment
-    from chainmatch.settings import get_settings
-    from models.common import utcnow
+    from chainmatch.services import match
 
     settings = get_settings()
-    db = _db()
-    index = IndexService(settings, db)
+    index = IndexService(settings, database(settings))
     index.start()
     try:
-        with Session(db) as session, index.searching() as engine:
-            model = refresh_deployment(session, engine, settings.data_dir, utcnow().isoformat())
+        status = match.refresh_ranker(operator(index=index, settings=settings))
     except RefreshError as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from exc
+    model = status.refresh
+    if model is None:  # written by the refresh, then unreadable: say so rather than print nothing
+        err_console.print("[red]更新后的排序模型无法读取 (the refreshed model cannot be read back)[/red]")
+        raise typer.Exit(1)
     bench = model.benchmark
     console.print(
-        f"模型 {offline_version(settings.ranker_path)}+{model.version}：{model.n_outcomes} 条结果"
+        f"模型 {status.offline}+{model.version}：{model.n_outcomes} 条结果"
         f"（成功 {model.n_positive}），权重 {model.weight:g}；离线基准 nDCG@10 {bench['offline_ndcg10']:.4f}"
         f" → {bench['refreshed_ndcg10']:.4f}（{bench['queries']} 个查询）",
         highlight=False,

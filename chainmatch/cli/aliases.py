@@ -1,41 +1,31 @@
 """``chainmatch aliases …``: the product aliases (缩写、英文名、化学式、俗名 → 产品名称).
 
-The CLI acts as the platform operator (admin). A change is written to the database and bumps its
-alias revision: a running server's workers reload the user aliases at their next search.
+The CLI acts as the platform operator (admin), through :mod:`chainmatch.services.aliases`. A change
+is written to the database and bumps its alias revision: a running server's workers reload the user
+aliases at their next search.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+from chainmatch.cli.common import console, err_console, operator
 
 aliases_app = typer.Typer(
     help="产品别名：缩写、英文名、化学式、俗名 (product aliases: list, add, remove, import)",
     no_args_is_help=True,
 )
 
-console = Console()
-err_console = Console(stderr=True)
 SOURCES = ("curated", "cedict", "corpus", "user")
-
-
-def _db() -> Engine:
-    from chainmatch.db import init_db, make_engine
-    from chainmatch.settings import get_settings
-
-    engine = make_engine(get_settings())
-    init_db(engine)
-    return engine
+ERRORS_SHOWN = 50
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` in red on stderr, as written (no highlighting of its numbers)."""
     err_console.print(f"[red]{message}[/red]", highlight=False)
     return typer.Exit(code)
 
@@ -47,22 +37,19 @@ def aliases_list(
     limit: Annotated[int, typer.Option(min=1, help="rows shown")] = 200,
 ) -> None:
     """别名列表，含来源 (aliases in effect, each with its source; user ones with their id)."""
-    from sqlmodel import Session
-
-    from chainmatch.aliases import list_aliases, registry_aliases
+    from chainmatch.services import aliases
     from models.alias import AliasSource
 
     if source is not None and source not in SOURCES:
         raise _fail(f"--source 须为 {' | '.join(SOURCES)} 之一 (unknown source {source!r})", 2)
-    wanted = AliasSource(source) if source else None
-    with Session(_db()) as session:
-        shipped = registry_aliases(session) if wanted is not AliasSource.USER else []
-        items, more = list_aliases(session, shipped, q=q, source=wanted, limit=limit)
+    items, next_cursor = aliases.list_page(
+        operator(), limit=limit, q=q, source=AliasSource(source) if source else None
+    )
     table = Table("id", "别名 alias", "产品名称 canonical", "来源 source")
     for item in items:
         table.add_row(str(item.id or ""), item.alias, item.canonical, item.source.value)
     console.print(table)
-    suffix = f"（仅显示前 {limit} 条，--limit 可调整）" if more else ""
+    suffix = f"（仅显示前 {limit} 条，--limit 可调整）" if next_cursor is not None else ""
     console.print(f"{len(items)} 条别名 aliases{suffix}", highlight=False)
 
 
@@ -74,8 +61,9 @@ def aliases_add(
     """添加别名 (add a user alias; effective at the next search, no rebuild)."""
     from pydantic import ValidationError
 
-    from chainmatch.aliases import AliasExists, add_alias
+    from chainmatch.errors import AliasExists
     from chainmatch.ingest.report import validation_issues
+    from chainmatch.services import aliases
     from models.alias import ProductAliasCreate
 
     try:
@@ -84,7 +72,7 @@ def aliases_add(
         issues = validation_issues(exc, line=None, record_id=None)
         raise _fail("; ".join(f"{i.field or '别名'}: {i.message}" for i in issues), 2) from exc
     try:
-        row = add_alias(_db(), body)
+        row = aliases.add(operator(), body)
     except AliasExists as exc:
         raise _fail(str(exc)) from exc
     console.print(f"已添加 added: {row.alias} → {row.canonical} (id {row.id})", highlight=False)
@@ -96,26 +84,13 @@ def aliases_remove(
     canonical: Annotated[str | None, typer.Argument(help="only the pair to this product")] = None,
 ) -> None:
     """删除管理员添加的别名 (remove user aliases; shipped ones cannot be removed)."""
-    from sqlmodel import Session
+    from chainmatch.errors import AliasNotFound
+    from chainmatch.services import aliases
 
-    from chainmatch.aliases import registry_aliases, remove_aliases
-    from recommender.aliases import AliasTable
-
-    db = _db()
-    removed = remove_aliases(db, alias, canonical)
-    if not removed:
-        with Session(db) as session:
-            shipped = AliasTable(registry_aliases(session)).lookup(alias)
-        if canonical:
-            from recommender.text import normalize_text
-
-            shipped = [a for a in shipped if a.canonical == normalize_text(canonical)]
-        if shipped:
-            sources = "、".join(sorted({a.source for a in shipped}))
-            raise _fail(
-                f"别名 {alias} 来自 {sources}，只能删除管理员添加的别名 (only user aliases can be removed)"
-            )
-        raise _fail(f"没有管理员添加的别名 {alias} (no such user alias)")
+    try:
+        removed = aliases.remove_named(operator(), alias, canonical)
+    except AliasNotFound as exc:
+        raise _fail(str(exc)) from exc
     for row in removed:
         console.print(f"已删除 removed: {row.alias} → {row.canonical} (id {row.id})", highlight=False)
 
@@ -125,20 +100,20 @@ def aliases_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="TSV or CSV: alias, canonical")],
 ) -> None:
     """从 TSV/CSV 导入别名，全部成功才写入 (import aliases: any bad row writes nothing)."""
-    from chainmatch.aliases import import_aliases, read_alias_file
-    from chainmatch.ingest.readers import UnreadableInput
+    from chainmatch.errors import UnreadableInput
+    from chainmatch.services import aliases
 
+    caller = operator()
     try:
-        rows = read_alias_file(file.read_bytes(), file.name)
+        report = aliases.import_file(caller, file.read_bytes(), file.name)
     except (OSError, UnreadableInput) as exc:
         raise _fail(f"无法读取 {file}: {exc}", 2) from exc
-    report = import_aliases(_db(), rows)
-    for issue in report.errors[:50]:
+    for issue in report.errors[:ERRORS_SHOWN]:
         at = f"第{issue.line}行 " if issue.line is not None else ""
         field = f"字段={issue.field}: " if issue.field else ""
         err_console.print(f"[red]错误[/red] {at}{field}{issue.message}", highlight=False)
-    if len(report.errors) > 50:
-        err_console.print(f"… 另有 {len(report.errors) - 50} 个错误 (more errors)")
+    if len(report.errors) > ERRORS_SHOWN:
+        err_console.print(f"… 另有 {len(report.errors) - ERRORS_SHOWN} 个错误 (more errors)")
     if not report.written:
         err_console.print(f"{file.name}: 未写入任何别名 nothing written", highlight=False)
         raise typer.Exit(1)
