@@ -23,6 +23,7 @@ from chainmatch.chains.scope import region_key
 from chainmatch.chains.store import live_chain
 from chainmatch.errors import OutreachConflict, OutreachError, OutreachNotFound
 from chainmatch.keys import Principal
+from models import mapping
 from models.apikey import Role
 from models.chain import ChainNode
 from models.common import utcnow
@@ -230,33 +231,14 @@ def change_stage(
 
 
 def to_public(record: OutreachRecord, firm: Firm | None) -> OutreachPublic:
-    assert record.id is not None
-    return OutreachPublic(
-        id=record.id,
-        chain_id=record.chain_id,
-        chain_version=record.chain_version,
+    return mapping.to_public(
+        OutreachPublic,
+        record,
         node_id=record.node_key,
-        product=record.product,
-        for_product=record.for_product,
-        firm_id=record.firm_id,
         firm_name=firm.name if firm else record.firm_id,
         firm_province=firm.province if firm else None,
         firm_city=firm.city if firm else None,
-        kind=record.kind,
-        region_province=record.region_province,
-        region_city=record.region_city,
-        stage=record.stage,
         stage_label=STAGE_LABELS[record.stage],
-        decline_reason=record.decline_reason,
-        owner=record.owner,
-        notes=record.notes,
-        due_on=record.due_on,
-        rank=record.rank,
-        score=record.score,
-        version=record.version,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        stage_changed_at=record.stage_changed_at,
     )
 
 

@@ -21,13 +21,13 @@ from chainmatch.chains.scope import within
 from chainmatch.errors import ChainError, ChainExists, ChainNotFound, RegionForbidden
 from chainmatch.keys import Principal
 from chainmatch.labels import place
+from models import mapping
 from models.apikey import Role
 from models.chain import (
     Chain,
     ChainCreate,
     ChainDefinition,
     ChainEdge,
-    ChainEdgePublic,
     ChainNode,
     ChainNodePublic,
     ChainPublic,
@@ -215,24 +215,8 @@ def edges_of(session: Session, chain: Chain) -> list[ChainEdge]:
 
 
 def to_public(session: Session, chain: Chain) -> ChainPublic:
-    return ChainPublic(
-        id=chain.id,
-        name=chain.name,
-        description=chain.description,
-        region_province=chain.region_province,
-        region_city=chain.region_city,
-        source=chain.source,
-        version=chain.version,
-        nodes=[
-            ChainNodePublic(
-                id=n.key, name=n.name, segment=n.segment, products=list(n.products), description=n.description
-            )
-            for n in nodes_of(session, chain)
-        ],
-        edges=[ChainEdgePublic(source=e.source, target=e.target) for e in edges_of(session, chain)],
-        created_at=chain.created_at,
-        updated_at=chain.updated_at,
-    )
+    nodes = [mapping.to_public(ChainNodePublic, n, id=n.key) for n in nodes_of(session, chain)]
+    return mapping.to_public(ChainPublic, chain, nodes=nodes, edges=edges_of(session, chain))
 
 
 def to_definition(session: Session, chain: Chain) -> ChainDefinition:
