@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,7 @@ from sqlalchemy import text
 from chainmatch.db import init_db, make_engine, migrate
 from chainmatch.indexing import IndexService
 from recommender.aliases import DEFAULT_ALIAS_DIR, Alias, AliasTable, read_tsv
-from tests.conftest import (
-    SAMPLE_DIR,
-    Keys,
-    LiveServer,
-    load_sample,
-    make_keys,
-    make_settings,
-    sample_leaders,
-)
+from tests.conftest import SAMPLE_DIR, World, make_settings
 from tests.test_cli import run
 
 CURATED = DEFAULT_ALIAS_DIR / "curated.tsv"
@@ -134,14 +125,9 @@ def test_cedict_generator_keeps_short_noun_glosses_of_known_products() -> None:
 
 
 # ------------------------------------------------------------------------------------ the API
-@pytest.fixture(scope="module")
-def alias_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    """A server of its own over the sample cluster: these tests add and delete aliases."""
-    settings = make_settings(tmp_path_factory.mktemp("aliases") / "var")
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as server:
-        yield server, keys
+# The `world` fixture: a server of this module's own over the sample cluster, in process (these
+# tests add and delete aliases).
+pytestmark = pytest.mark.world()
 
 
 def _turbo_pump_makers(min_share: float = 0.1) -> set[str]:
@@ -155,8 +141,8 @@ def _turbo_pump_makers(min_share: float = 0.1) -> set[str]:
     return makers
 
 
-def test_list_shows_shipped_aliases_with_their_source_and_pages(alias_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = alias_server
+def test_list_shows_shipped_aliases_with_their_source_and_pages(world: World) -> None:
+    server, keys = world
     with server.client(keys.bureau_gd) as c:
         found = c.get("/v1/product-aliases", params={"q": "PMT"})
         assert found.status_code == 200, found.text
@@ -182,8 +168,8 @@ def test_list_shows_shipped_aliases_with_their_source_and_pages(alias_server) ->
         assert anonymous.get("/v1/product-aliases").status_code == 401
 
 
-def test_admin_alias_changes_the_match_at_every_worker_without_a_rebuild(alias_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = alias_server
+def test_admin_alias_changes_the_match_at_every_worker_without_a_rebuild(world: World) -> None:
+    server, keys = world
     # Another worker process of the same deployment: its own engine, loaded from the same disk.
     other = IndexService(server.settings, make_engine(server.settings), serving=True)
     other.start()
@@ -245,16 +231,18 @@ def test_admin_alias_changes_the_match_at_every_worker_without_a_rebuild(alias_s
         ({"alias": "TMP-X", "canonical": "涡轮分子泵", "source": "curated"}, "source"),
     ],
 )
-def test_create_validation_names_the_field_in_chinese(alias_server, body: dict, field: str) -> None:  # type: ignore[no-untyped-def,type-arg]
-    server, keys = alias_server
+def test_create_validation_names_the_field_in_chinese(
+    world: World, body: dict[str, object], field: str
+) -> None:
+    server, keys = world
     with server.client(keys.admin) as c:
         response = c.post("/v1/product-aliases", json=body)
     assert response.status_code == 422, response.text
     assert field in response.text
 
 
-def test_only_admin_writes_aliases(alias_server) -> None:  # type: ignore[no-untyped-def]
-    server, keys = alias_server
+def test_only_admin_writes_aliases(world: World) -> None:
+    server, keys = world
     body = {"alias": "ACL-1", "canonical": "涡轮分子泵"}
     with server.client(keys.admin) as admin:
         created = admin.post("/v1/product-aliases", json=body)
@@ -278,8 +266,8 @@ def test_only_admin_writes_aliases(alias_server) -> None:  # type: ignore[no-unt
             assert admin.delete(f"/v1/product-aliases/{alias_id}").status_code == 204
 
 
-def test_routes_are_documented(alias_server) -> None:  # type: ignore[no-untyped-def]
-    server, _ = alias_server
+def test_routes_are_documented(world: World) -> None:
+    server, _ = world
     with server.client() as c:
         paths = c.get("/openapi.json").json()["paths"]
     assert {"get", "post"} <= set(paths["/v1/product-aliases"])

@@ -32,7 +32,9 @@ def test_batch_answers_equal_single_calls_tagged_in_order(world: World) -> None:
         response = c.post("/v1/match/batch", json={"queries": queries})
         assert response.status_code == 200, response.text
         out = lines(response)
-        singles = [c.post("/v1/match", json={k: v for k, v in q.items() if k != "id"}).json() for q in queries]
+        singles = [
+            c.post("/v1/match", json={k: v for k, v in q.items() if k != "id"}).json() for q in queries
+        ]
     assert out[-1] == {"done": True, "queries": len(queries), "answered": len(queries), "errors": 0}
     answers = out[:-1]
     assert [a["id"] for a in answers] == [q["id"] for q in queries]
@@ -77,7 +79,9 @@ def test_batch_errors_are_per_query_and_the_call_is_validated_whole(world: World
 
 def test_one_rate_limit_charge_scaled_by_size(tmp_path: Path) -> None:
     batch = {"queries": [{"id": str(i), "text": TEXTS[i % len(TEXTS)], "k": 3} for i in range(150)]}
-    limited = serve_sample(tmp_path / "var", rate_limit_per_minute=1, rate_limit_burst=20, batch_queries_per_charge=10)
+    limited = serve_sample(
+        tmp_path / "var", rate_limit_per_minute=1, rate_limit_burst=20, batch_queries_per_charge=10
+    )
     with limited as (server, keys), server.client(keys.bureau_gd) as c:
         first = c.post("/v1/match/batch", json=batch)  # 15 tokens of 20: 150 answers
         assert first.status_code == 200 and lines(first)[-1]["answered"] == 150

@@ -1,4 +1,4 @@
-"""Chains over real HTTP on the sample cluster: definitions, weak-link assessment (scores, flags,
+"""Chains on the sample cluster, in process (httpx.ASGITransport): definitions, weak-link assessment (scores, flags,
 confidential declared data), gap candidates, the investment map in every format, report jobs."""
 
 from __future__ import annotations
@@ -7,17 +7,16 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from chainmatch.chains.store import import_chain, read_definition_file
-from chainmatch.db import init_db, make_engine, session_scope
+from chainmatch.chains.store import read_definition_file
+from chainmatch.db import make_engine, session_scope
 from models.regions import PROVINCES
 from recommender.text import normalize_key
-from tests.conftest import SAMPLE_DIR, Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import SAMPLE_DIR, World
 
 CHAIN_ID = "precision-instruments-gd"
 GD = "广东省"
@@ -25,29 +24,10 @@ GD = "广东省"
 TRUE_GAPS = ("微通道板", "超导磁体", "液氦", "高速ADC芯片", "原子力显微镜探针")
 
 
-def start_world(
-    tmp_path_factory: pytest.TempPathFactory, name: str, **overrides: object
-) -> tuple[LiveServer, Keys]:
-    """The sample cluster with its chain imported, keys for every role, and a live server."""
-    settings = make_settings(tmp_path_factory.mktemp(name) / "var", **overrides)
-    load_sample(settings)
-    db = make_engine(settings)
-    init_db(db)
-    with session_scope(db) as session:
-        assert import_chain(session, read_definition_file(SAMPLE_DIR / "chain.json")) == "created"
-    db.dispose()
-    keys = make_keys(settings, *sample_leaders())
-    return LiveServer(settings), keys
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "chains")
-    with server:
-        yield server, keys
-
-
-def client(world: tuple[LiveServer, Keys], role: str | None) -> httpx.Client:
+def client(world: World, role: str | None) -> httpx.Client:
     server, keys = world
     return server.client(getattr(keys, role) if role else None)
 
@@ -63,7 +43,7 @@ def declared_items() -> list[dict[str, object]]:
 
 
 # ------------------------------------------------------------------------------- definitions
-def test_chains_are_listed_for_bureaus_and_admin_only(world) -> None:  # type: ignore[no-untyped-def]
+def test_chains_are_listed_for_bureaus_and_admin_only(world: World) -> None:
     for role in ("admin", "bureau_gd", "bureau_js"):
         with client(world, role) as c:
             listing = c.get("/v1/chains")
@@ -79,7 +59,7 @@ def test_chains_are_listed_for_bureaus_and_admin_only(world) -> None:  # type: i
         assert c.get("/v1/chains").status_code == 401
 
 
-def test_read_returns_the_definition_as_imported(world) -> None:  # type: ignore[no-untyped-def]
+def test_read_returns_the_definition_as_imported(world: World) -> None:
     with client(world, "bureau_js") as c:
         chain = c.get(f"/v1/chains/{CHAIN_ID}").json()
         assert c.get("/v1/chains/no-such-chain").status_code == 404
@@ -93,7 +73,7 @@ def test_read_returns_the_definition_as_imported(world) -> None:  # type: ignore
     assert vacuum["segment"] == "upstream" and "涡轮分子泵" in vacuum["products"]
 
 
-def test_create_validates_and_scopes_writes(world) -> None:  # type: ignore[no-untyped-def]
+def test_create_validates_and_scopes_writes(world: World) -> None:
     body = {
         "id": "test-vacuum-js",
         "name": "真空泵",
@@ -113,7 +93,7 @@ def test_create_validates_and_scopes_writes(world) -> None:  # type: ignore[no-u
         bad_edge = dict(body, id="bad-edge", edges=[{"source": "pump", "target": "nowhere"}])
         response = c.post("/v1/chains", json=bad_edge)
         assert response.status_code == 422 and "nowhere" in response.text
-        duplicate = dict(body, id="dup-node", nodes=[body["nodes"][0], body["nodes"][0]])  # type: ignore[index]
+        duplicate = dict(body, id="dup-node", nodes=[body["nodes"][0], body["nodes"][0]])
         assert c.post("/v1/chains", json=duplicate).status_code == 422
         assert c.post("/v1/chains", json=dict(body, id="x", region={"province": GD})).status_code == 403
         # another region's chain can be read but not changed
@@ -133,7 +113,7 @@ def test_create_validates_and_scopes_writes(world) -> None:  # type: ignore[no-u
         assert "test-vacuum-js" not in [ch["id"] for ch in c.get("/v1/chains").json()]
 
 
-def test_build_from_the_product_graph(world) -> None:  # type: ignore[no-untyped-def]
+def test_build_from_the_product_graph(world: World) -> None:
     body = {
         "id": "ms-graph",
         "name": "质谱仪（图谱生成）",
@@ -184,7 +164,7 @@ def test_yaml_and_json_definition_files(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- weak links
-def test_weak_links_score_is_the_documented_sum_of_its_parts(world) -> None:  # type: ignore[no-untyped-def]
+def test_weak_links_score_is_the_documented_sum_of_its_parts(world: World) -> None:
     with client(world, "bureau_gd") as c:
         response = c.get(f"/v1/chains/{CHAIN_ID}/weak-links")
     assert response.status_code == 200
@@ -220,7 +200,7 @@ def test_weak_links_score_is_the_documented_sum_of_its_parts(world) -> None:  # 
     assert declared and scored[0]["declared"]["items"] > 0
 
 
-def test_true_gaps_are_zero_source_and_declared_data_is_read(world) -> None:  # type: ignore[no-untyped-def]
+def test_true_gaps_are_zero_source_and_declared_data_is_read(world: World) -> None:
     with client(world, "bureau_gd") as c:
         links = c.get(f"/v1/chains/{CHAIN_ID}/weak-links").json()["links"]
     supply = {s["product"]: s for lk in links for s in lk["supply"]}
@@ -242,7 +222,7 @@ def test_true_gaps_are_zero_source_and_declared_data_is_read(world) -> None:  # 
     assert mapped + len(result["unmapped_declarations"]) == len(declared_items())
 
 
-def test_declared_gap_data_stays_in_its_region(world) -> None:  # type: ignore[no-untyped-def]
+def test_declared_gap_data_stays_in_its_region(world: World) -> None:
     """Gap lists are confidential: a bureau sees only its own region's; another region is 403."""
     with client(world, "bureau_js") as c:
         own = c.get(f"/v1/chains/{CHAIN_ID}/weak-links")
@@ -274,7 +254,7 @@ def test_declared_gap_data_stays_in_its_region(world) -> None:  # type: ignore[n
         assert lk["abroad_makers"] == js[node_id]["abroad_makers"]
 
 
-def test_gap_candidates_for_the_leaders(world) -> None:  # type: ignore[no-untyped-def]
+def test_gap_candidates_for_the_leaders(world: World) -> None:
     with client(world, "bureau_gd") as c:
         response = c.get(f"/v1/chains/{CHAIN_ID}/gap-candidates")
         loose = c.get(f"/v1/chains/{CHAIN_ID}/gap-candidates", params={"max_local": 3}).json()
@@ -299,7 +279,7 @@ def test_gap_candidates_for_the_leaders(world) -> None:  # type: ignore[no-untyp
 
 
 # ------------------------------------------------------------------------------- the map
-def test_report_in_every_format(world) -> None:  # type: ignore[no-untyped-def]
+def test_report_in_every_format(world: World) -> None:
     body = {"k": 3, "top": 4, "products_per_link": 2}
     with client(world, "bureau_gd") as c:
         as_json = c.post(f"/v1/chains/{CHAIN_ID}/report", json=body)
@@ -372,7 +352,7 @@ def test_report_in_every_format(world) -> None:  # type: ignore[no-untyped-def]
     assert "<script" not in html
 
 
-def test_true_gaps_get_no_padded_local_suppliers(world) -> None:  # type: ignore[no-untyped-def]
+def test_true_gaps_get_no_padded_local_suppliers(world: World) -> None:
     """No Guangdong firm makes the sample's true gaps: their local lists are empty (and say what
     that means) rather than filled with whatever scores highest; real makers elsewhere remain."""
     body = {"k": 5, "top": 28, "products_per_link": 10}
@@ -398,7 +378,7 @@ def test_true_gaps_get_no_padded_local_suppliers(world) -> None:  # type: ignore
     assert all(len(padded_products[p["product"]]["local_suppliers"]) == 5 for p in gaps)
 
 
-def test_report_job_progress_and_ownership(world) -> None:  # type: ignore[no-untyped-def]
+def test_report_job_progress_and_ownership(world: World) -> None:
     with client(world, "bureau_gd") as c:
         started = c.post(f"/v1/chains/{CHAIN_ID}/report-jobs", json={"k": 2, "top": 3})
         assert started.status_code == 202, started.text

@@ -64,7 +64,7 @@ def raw_makers(folder: Path, product: str, depth: int = 2) -> dict[str, dict[str
     return out
 
 
-def test_weak_links_and_investment_map_on_chainkg(world) -> None:  # type: ignore[no-untyped-def]
+def test_weak_links_and_investment_map_on_chainkg(world: tuple[LiveServer, Keys, Path]) -> None:
     server, keys, folder = world
     body = {"id": "spectrometer-gd", "name": "光谱仪器", "products": [START], "region": {"province": GD}}
     with server.client(keys.admin) as c:

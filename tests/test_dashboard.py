@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,20 +14,15 @@ from chainmatch.db import make_engine, session_scope
 from chainmatch.keys import create_key, revoke_key
 from models.apikey import Role
 from models.gap import GapList
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import World
+from tests.test_chains import CHAIN_ID
+
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "dashboard")
-    with server:
-        yield server, keys
-
-
-def browser(world: tuple[LiveServer, Keys]) -> httpx.Client:
+def browser(world: World) -> httpx.Client:
     server, _ = world
-    return httpx.Client(base_url=server.url, follow_redirects=False, timeout=60)
+    return server.client(follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:
@@ -43,7 +37,7 @@ def login(c: httpx.Client, key: str, next_url: str = "/") -> httpx.Response:
     return c.post("/login", data={"api_key": key, "csrf": csrf_of(form.text), "next": next_url})
 
 
-def test_pages_need_a_login_and_the_cookie_holds_no_key(world) -> None:  # type: ignore[no-untyped-def]
+def test_pages_need_a_login_and_the_cookie_holds_no_key(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         first = c.get(f"/chains/{CHAIN_ID}")
@@ -68,7 +62,7 @@ def test_pages_need_a_login_and_the_cookie_holds_no_key(world) -> None:  # type:
         assert c.get("/").status_code == 303
 
 
-def test_login_form_needs_its_token_and_next_stays_on_site(world) -> None:  # type: ignore[no-untyped-def]
+def test_login_form_needs_its_token_and_next_stays_on_site(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         forged = c.post("/login", data={"api_key": keys.bureau_gd, "csrf": "forged", "next": "/"})
@@ -77,7 +71,7 @@ def test_login_form_needs_its_token_and_next_stays_on_site(world) -> None:  # ty
         assert away.status_code == 303 and away.headers["location"] == "/"
 
 
-def test_forms_need_the_session_csrf_token(world) -> None:  # type: ignore[no-untyped-def]
+def test_forms_need_the_session_csrf_token(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         login(c, keys.bureau_gd)
@@ -104,7 +98,7 @@ def test_forms_need_the_session_csrf_token(world) -> None:  # type: ignore[no-un
         assert c.post(f"/outreach/{record_id}/stage", data=move | {"csrf": "x"}).status_code == 403
 
 
-def test_revoking_the_key_ends_the_session(world) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_the_key_ends_the_session(world: World) -> None:
     server, _ = world
     db = make_engine(server.settings)
     with session_scope(db) as session:
@@ -120,7 +114,7 @@ def test_revoking_the_key_ends_the_session(world) -> None:  # type: ignore[no-un
     db.dispose()
 
 
-def test_each_role_sees_only_its_own(world) -> None:  # type: ignore[no-untyped-def]
+def test_each_role_sees_only_its_own(world: World) -> None:
     import json
 
     from tests.conftest import SAMPLE_DIR
@@ -150,7 +144,7 @@ def test_each_role_sees_only_its_own(world) -> None:  # type: ignore[no-untyped-
         assert page.status_code == 200 and "链主申报" in page.text
 
 
-def test_static_files_and_downloads(world) -> None:  # type: ignore[no-untyped-def]
+def test_static_files_and_downloads(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         assert c.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
@@ -167,7 +161,7 @@ def test_static_files_and_downloads(world) -> None:  # type: ignore[no-untyped-d
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
 
 
-def test_market_nodes_and_admin_regions(world) -> None:  # type: ignore[no-untyped-def]
+def test_market_nodes_and_admin_regions(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         login(c, keys.admin)
@@ -187,7 +181,7 @@ def test_market_nodes_and_admin_regions(world) -> None:  # type: ignore[no-untyp
         assert js.status_code == 200 and "精密仪器设备 · 江苏省" in js.text
 
 
-def test_a_province_bureau_narrows_to_a_city(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_province_bureau_narrows_to_a_city(world: World) -> None:
     _, keys = world
     with browser(world) as c:
         login(c, keys.bureau_gd)
@@ -219,7 +213,7 @@ def finished_job(c: httpx.Client, job_id: str) -> dict[str, object]:
     raise AssertionError("the report job did not finish")
 
 
-def test_the_dashboard_cookie_calls_v1_with_its_csrf_token(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_cookie_calls_v1_with_its_csrf_token(world: World) -> None:
     server, keys = world
     jobs = f"/v1/chains/{CHAIN_ID}/report-jobs"
     body = {"top": 2, "k": 2}
@@ -248,11 +242,11 @@ def test_the_dashboard_cookie_calls_v1_with_its_csrf_token(world) -> None:  # ty
         c.post("/logout", data={"csrf": csrf["X-CSRF-Token"]})
         assert c.get("/v1/chains").status_code == 401
     # an API key needs no CSRF token, cookie or not
-    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys.bureau_gd}, timeout=60) as api:
+    with server.client(keys.bureau_gd) as api:
         assert api.post(jobs, json=body).status_code == 202
 
 
-def test_a_leaders_cookie_has_the_leaders_scope_on_v1(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_leaders_cookie_has_the_leaders_scope_on_v1(world: World) -> None:
     server, keys = world
     db = make_engine(server.settings)
     with session_scope(db, write=False) as session:

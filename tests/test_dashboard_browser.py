@@ -12,13 +12,14 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import LiveWorld
+from tests.test_chains import CHAIN_ID
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -29,14 +30,9 @@ pytestmark = [
         not (CHROMIUM and CHROMEDRIVER),
         reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
     ),
+    # the sample and its chain, under uvicorn: a browser needs a URL
+    pytest.mark.world(chain=True, live=True),
 ]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "browser")
-    with server:
-        yield server, keys
 
 
 @pytest.fixture
@@ -107,7 +103,7 @@ def screenshot(chrome: Any, tmp_path: Path, name: str, height: int | None = None
     return path
 
 
-def test_bureau_walkthrough(world: tuple[LiveServer, Keys], driver: Any, tmp_path: Path) -> None:
+def test_bureau_walkthrough(world: LiveWorld, driver: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -165,9 +161,7 @@ def test_bureau_walkthrough(world: tuple[LiveServer, Keys], driver: Any, tmp_pat
         return None
 
     for selector in (".list-target .candidate", ".list-target .candidate", ".list-local .candidate"):
-        picked.append(
-            wait_for(lambda selector=selector: shortlist_next(selector), what=f"a {selector} to shortlist")
-        )
+        picked.append(wait_for(partial(shortlist_next, selector), what=f"a {selector} to shortlist"))
         wait_for(
             lambda: (
                 staleness_of(pages[-1])(chrome) and "加入跟踪" in chrome.find_element(By.ID, "flash").text
@@ -262,9 +256,7 @@ def test_bureau_walkthrough(world: tuple[LiveServer, Keys], driver: Any, tmp_pat
     assert [r["scope"] for r in feedback if r["firm_id"] == local] == ["inside", "inside"]
 
 
-def test_bureau_searches_a_weak_link_heard_on_a_visit(
-    world: tuple[LiveServer, Keys], driver: Any, tmp_path: Path
-) -> None:
+def test_bureau_searches_a_weak_link_heard_on_a_visit(world: LiveWorld, driver: Any, tmp_path: Path) -> None:
     """The search page: free text in, the reading and both explained lists out, a candidate
     shortlisted into the pipeline (under the chain node that lists the understood product)."""
     from selenium.webdriver.common.by import By

@@ -4,25 +4,16 @@ gap lists; scoped (bureau: its region; leader: its own firm; admin: all) and aud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import World
+from tests.test_chains import CHAIN_ID
 from tests.test_dashboard import login
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "profile")
-    with server:
-        yield server, keys
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-def a_candidate(
-    world: tuple[LiveServer, Keys], province: str = "江苏省", nth: int = 0
-) -> tuple[str, str, str]:
+def a_candidate(world: World, province: str = "江苏省", nth: int = 0) -> tuple[str, str, str]:
     """(firm id, node id, product) of a candidate in ``province`` on the sample chain's map."""
     server, keys = world
     with server.client(keys.bureau_gd) as c:
@@ -32,7 +23,7 @@ def a_candidate(
     return cand["firm_id"], best["node_id"], best["product"]
 
 
-def test_bureau_sees_products_graph_standing_and_outreach(world: tuple[LiveServer, Keys]) -> None:
+def test_bureau_sees_products_graph_standing_and_outreach(world: World) -> None:
     server, keys = world
     firm_id, node_id, product = a_candidate(world)
     with server.client(keys.bureau_gd) as c:
@@ -63,7 +54,7 @@ def test_bureau_sees_products_graph_standing_and_outreach(world: tuple[LiveServe
         assert c.get(f"/v1/firms/{firm_id}/profile", params={"region": "广东省"}).status_code == 403
 
 
-def test_leader_sees_its_own_firm_and_lists_only(world: tuple[LiveServer, Keys]) -> None:
+def test_leader_sees_its_own_firm_and_lists_only(world: World) -> None:
     server, keys = world
     with server.client(keys.leader_a) as c:
         own = c.get(f"/v1/firms/{keys.leader_a_firm}/profile")
@@ -89,14 +80,14 @@ def test_leader_sees_its_own_firm_and_lists_only(world: tuple[LiveServer, Keys])
         assert c.get(f"/v1/firms/{keys.leader_a_firm}/profile").status_code == 401
 
 
-def test_dashboard_firm_page_is_scoped(world: tuple[LiveServer, Keys]) -> None:
+def test_dashboard_firm_page_is_scoped(world: World) -> None:
     import httpx
 
     server, keys = world
     firm_id, node_id, _ = a_candidate(world, nth=-1)  # not the one shortlisted above
 
     def session() -> httpx.Client:
-        return httpx.Client(base_url=server.url, follow_redirects=True, timeout=60)
+        return server.client(follow_redirects=True)
 
     with session() as c:
         login(c, keys.bureau_gd)

@@ -10,15 +10,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chainmatch.settings import Settings
-from tests.conftest import Keys, LiveServer, load_sample, make_settings
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import World, load_sample, make_settings
+from tests.test_chains import CHAIN_ID
 from tests.test_dashboard import csrf_of, login
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
@@ -32,15 +30,10 @@ TYPED = (
 SENTENCE = "离子源，主要依赖日本进口，进口占比约70%，年采购额3000万元"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    """The sample cluster with its chain, a server of this module's own: these tests write."""
-    server, keys = start_world(tmp_path_factory, "freetext")
-    with server:
-        yield server, keys
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-def test_match_says_how_the_text_was_read(world: tuple[LiveServer, Keys]) -> None:
+def test_match_says_how_the_text_was_read(world: World) -> None:
     server, keys = world
     with server.client(keys.bureau_gd) as c:
         for text, product in TYPED:
@@ -87,7 +80,7 @@ def test_match_says_how_the_text_was_read(world: tuple[LiveServer, Keys]) -> Non
     } <= set(paths["UnderstoodAs"]["properties"])
 
 
-def test_every_recommended_item_carries_its_reading(world: tuple[LiveServer, Keys]) -> None:
+def test_every_recommended_item_carries_its_reading(world: World) -> None:
     server, keys = world
     with server.client(keys.leader_a) as c:
         gap_list = c.get("/v1/gap-lists").json()["items"][0]
@@ -103,7 +96,7 @@ def test_every_recommended_item_carries_its_reading(world: tuple[LiveServer, Key
             assert isinstance(m["low_confidence"], bool)
 
 
-def test_gap_items_written_as_sentences_fill_their_sourcing_fields(world: tuple[LiveServer, Keys]) -> None:
+def test_gap_items_written_as_sentences_fill_their_sourcing_fields(world: World) -> None:
     server, keys = world
     explicit = "分子泵，依赖德国进口，进口占比90%"
     with server.client(keys.leader_a) as c:
@@ -144,10 +137,10 @@ def test_gap_items_written_as_sentences_fill_their_sourcing_fields(world: tuple[
 
 
 # ------------------------------------------------------------------------------- dashboard
-def test_dashboard_search_page_reads_lists_and_shortlists(world: tuple[LiveServer, Keys]) -> None:
+def test_dashboard_search_page_reads_lists_and_shortlists(world: World) -> None:
     """Over HTTP (the browser walk-through is in tests/test_dashboard_browser.py)."""
     server, keys = world
-    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as c:
+    with server.client(follow_redirects=False) as c:
         assert c.get("/search").status_code == 303  # login first
         assert login(c, keys.bureau_gd).status_code == 303
         home = c.get("/")
@@ -200,7 +193,7 @@ def test_dashboard_search_page_reads_lists_and_shortlists(world: tuple[LiveServe
 
         too_long = c.get("/search", params={"q": "离" * 201})
         assert too_long.status_code == 422
-    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=60) as c:
+    with server.client(follow_redirects=False) as c:
         login(c, keys.leader_a)
         assert c.get("/search", params={"q": "离子源"}).status_code == 403
 
@@ -216,7 +209,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("freetext-cli") / "var")
-    load_sample(settings)
+    load_sample(settings, index=True)  # fitted once per session: each CLI call loads it
     return settings
 
 

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ from openpyxl import Workbook
 from chainmatch.gapsheet import parse_sheet
 from chainmatch.settings import Settings
 from recommender.understanding import Sourcing, Understanding
-from tests.conftest import Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import World, load_sample, make_settings, sample_leaders
+from tests.servers import Server
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -157,13 +157,7 @@ def test_unreadable_files_and_too_many_rows_are_refused_whole() -> None:
 
 
 # ------------------------------------------------------------------------------- API
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    settings = make_settings(tmp_path_factory.mktemp("sheets") / "var")
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as server:
-        yield server, keys
+pytestmark = pytest.mark.world()  # the `world` fixture: the sample cluster, in process
 
 
 def upload(c: Any, data: bytes, name: str, mime: str = XLSX, **form: str) -> Any:
@@ -172,12 +166,12 @@ def upload(c: Any, data: bytes, name: str, mime: str = XLSX, **form: str) -> Any
     )
 
 
-def list_count(server: LiveServer, key: str) -> int:
+def list_count(server: Server, key: str) -> int:
     with server.client(key) as c:
         return len(c.get("/v1/gap-lists", params={"limit": 200}).json()["items"])
 
 
-def test_upload_xlsx_reports_each_row_and_stores_the_list(world: tuple[LiveServer, Keys]) -> None:
+def test_upload_xlsx_reports_each_row_and_stores_the_list(world: World) -> None:
     server, keys = world
     with server.client(keys.leader_a) as c:
         response = upload(c, workbook(ROWS), "风险清单.xlsx")
@@ -222,7 +216,7 @@ def test_upload_xlsx_reports_each_row_and_stores_the_list(world: tuple[LiveServe
         assert upload(c, workbook(ROWS), "x.xlsx").status_code == 403
 
 
-def test_upload_csv_free_text_and_gbk(world: tuple[LiveServer, Keys]) -> None:
+def test_upload_csv_free_text_and_gbk(world: World) -> None:
     server, keys = world
     text = "短板描述\n用于质谱仪的离子源，主要依赖日本进口，进口占比约70%\nPMT\n"
     with server.client(keys.leader_a) as c:
@@ -239,7 +233,7 @@ def test_upload_csv_free_text_and_gbk(world: tuple[LiveServer, Keys]) -> None:
             assert second["understood_as"]["via"] == "alias"
 
 
-def test_a_bad_row_writes_nothing_and_says_where(world: tuple[LiveServer, Keys]) -> None:
+def test_a_bad_row_writes_nothing_and_says_where(world: World) -> None:
     server, keys = world
     before = list_count(server, keys.leader_a)
     bad = [list(r) for r in ROWS]

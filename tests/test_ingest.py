@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from chainmatch.db import init_db, make_engine, read_state
@@ -40,14 +42,14 @@ def count(session: Session, model: type) -> int:
 
 
 @pytest.fixture
-def db(settings: Settings):  # type: ignore[no-untyped-def]
+def db(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
     init_db(engine)
     yield engine
     engine.dispose()
 
 
-def test_good_file_is_written_and_normalised(db) -> None:  # type: ignore[no-untyped-def]
+def test_good_file_is_written_and_normalised(db: Engine) -> None:
     report = ingest_firms(db, parse_records(jsonl(GOOD))[0])
     assert (report.inserted, report.updated, report.invalid, report.written) == (2, 0, 0, True)
     with Session(db) as session:
@@ -61,7 +63,7 @@ def test_good_file_is_written_and_normalised(db) -> None:  # type: ignore[no-unt
         assert session.get(Firm, "F2").province == "江苏省"  # type: ignore[union-attr]
 
 
-def test_reimport_is_idempotent_and_does_not_bump_revision(db) -> None:  # type: ignore[no-untyped-def]
+def test_reimport_is_idempotent_and_does_not_bump_revision(db: Engine) -> None:
     ingest_firms(db, parse_records(jsonl(GOOD))[0])
     with Session(db) as session:
         before = read_state(session).revision
@@ -73,7 +75,7 @@ def test_reimport_is_idempotent_and_does_not_bump_revision(db) -> None:  # type:
         assert count(session, FirmProduct) == 2
 
 
-def test_update_replaces_products_and_tags(db) -> None:  # type: ignore[no-untyped-def]
+def test_update_replaces_products_and_tags(db: Engine) -> None:
     ingest_firms(db, parse_records(jsonl(GOOD))[0])
     changed = [dict(GOOD[0], products=[{"name": "磁悬浮分子泵", "share": 0.3}], tags=[])]
     report = ingest_firms(db, parse_records(jsonl(changed))[0])
@@ -85,7 +87,7 @@ def test_update_replaces_products_and_tags(db) -> None:  # type: ignore[no-untyp
         assert count(session, FirmTag) == 0
 
 
-def test_mixed_file_writes_nothing_and_reports_every_bad_record(db) -> None:  # type: ignore[no-untyped-def]
+def test_mixed_file_writes_nothing_and_reports_every_bad_record(db: Engine) -> None:
     lines = [
         json.dumps(GOOD[0], ensure_ascii=False),
         "{not json",
@@ -107,20 +109,20 @@ def test_mixed_file_writes_nothing_and_reports_every_bad_record(db) -> None:  # 
         assert count(session, Firm) == 0  # nothing half-written
 
 
-def test_skip_invalid_writes_the_valid_ones(db) -> None:  # type: ignore[no-untyped-def]
+def test_skip_invalid_writes_the_valid_ones(db: Engine) -> None:
     lines = [json.dumps(GOOD[0], ensure_ascii=False), "[1, 2]", json.dumps(GOOD[1], ensure_ascii=False)]
     report = ingest_firms(db, parse_records("\n".join(lines).encode())[0], skip_invalid=True)
     assert report.written and report.inserted == 2 and report.invalid == 1
     assert report.errors[0].line == 2
 
 
-def test_duplicate_ids_in_one_input_are_errors(db) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_ids_in_one_input_are_errors(db: Engine) -> None:
     report = ingest_firms(db, parse_records(jsonl([GOOD[0], GOOD[1], dict(GOOD[0], name="另一个")]))[0])
     assert not report.written
     assert [(e.line, e.id, e.field) for e in report.errors] == [(3, "F1", "id")]
 
 
-def test_messy_shares_are_warnings_with_normalisation(db) -> None:  # type: ignore[no-untyped-def]
+def test_messy_shares_are_warnings_with_normalisation(db: Engine) -> None:
     record = {
         "id": "M1",
         "name": "分部公司",
@@ -141,7 +143,7 @@ def test_messy_shares_are_warnings_with_normalisation(db) -> None:  # type: igno
     assert all(0 <= (s or 0) <= 1 for s in rows.values())
 
 
-def test_csv_gbk_and_bom_inputs(db) -> None:  # type: ignore[no-untyped-def]
+def test_csv_gbk_and_bom_inputs(db: Engine) -> None:
     csv_text = (
         "id,name,province,products,tags,contact_name\n"
         "C1,佛山精密,广东,分子泵:0.5;机械泵:0.2,专精特新,李雷\n"
@@ -173,7 +175,7 @@ def test_json_array_and_unreadable_inputs() -> None:
     assert parse_records(b"", name="empty.jsonl")[0] == []
 
 
-def test_relations_dedupe_and_errors(db) -> None:  # type: ignore[no-untyped-def]
+def test_relations_dedupe_and_errors(db: Engine) -> None:
     rels = [
         {"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},
         {"product": "质谱仪", "relation": "upstream_material", "target": "分子泵"},

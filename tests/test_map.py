@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,8 +20,8 @@ from chainmatch.places import (
 )
 from models.regions import PROVINCES
 from recommender.corpus import Region
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import World
+from tests.test_chains import CHAIN_ID
 
 GD = Region("广东省")
 SZ = Region("广东省", "深圳市")
@@ -129,14 +128,10 @@ def test_china_map_svg() -> None:
 
 
 # ----------------------------------------------------------------------------- API
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "map")
-    with server:
-        yield server, keys
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-def test_map_counts_and_candidates_on_the_sample(world: tuple[LiveServer, Keys]) -> None:
+def test_map_counts_and_candidates_on_the_sample(world: World) -> None:
     server, keys = world
     with server.client(keys.bureau_gd) as c:
         response = c.get(f"/v1/chains/{CHAIN_ID}/map")
@@ -175,10 +170,10 @@ def test_map_counts_and_candidates_on_the_sample(world: tuple[LiveServer, Keys])
     ],
 )
 def test_place_filter_applies_before_the_cut(
-    world: tuple[LiveServer, Keys], places: list[str], allowed: set[str], item: str | None
+    world: World, places: list[str], allowed: set[str], item: str | None
 ) -> None:
     server, keys = world
-    params: dict[str, object] = {"place": places, "k": 5}
+    params: dict[str, str | int | list[str]] = {"place": places, "k": 5}
     if item:
         params["item"] = item
     with server.client(keys.bureau_gd) as c:
@@ -197,7 +192,7 @@ def test_place_filter_applies_before_the_cut(
     assert per_list and max(per_list.values()) <= 5
 
 
-def test_item_segment_scale_and_score_filters(world: tuple[LiveServer, Keys]) -> None:
+def test_item_segment_scale_and_score_filters(world: World) -> None:
     server, keys = world
     with server.client(keys.bureau_gd) as c:
         full = c.get(f"/v1/chains/{CHAIN_ID}/map").json()
@@ -216,7 +211,7 @@ def test_item_segment_scale_and_score_filters(world: tuple[LiveServer, Keys]) ->
     assert missing.status_code == 404 and bad.status_code == 422
 
 
-def test_map_is_scoped_and_audited(world: tuple[LiveServer, Keys]) -> None:
+def test_map_is_scoped_and_audited(world: World) -> None:
     server, keys = world
     with server.client(keys.bureau_js) as c:
         js = c.get(f"/v1/chains/{CHAIN_ID}/map")
@@ -238,7 +233,7 @@ def test_map_is_scoped_and_audited(world: tuple[LiveServer, Keys]) -> None:
     )
 
 
-def test_report_carries_the_maps_and_a_sheet_per_province(world: tuple[LiveServer, Keys]) -> None:
+def test_report_carries_the_maps_and_a_sheet_per_province(world: World) -> None:
     from openpyxl import load_workbook
 
     server, keys = world

@@ -16,9 +16,10 @@ from chainmatch.db import init_db, make_engine
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
 from chainmatch.ingest.relations import ingest_relations
-from tests.conftest import Keys, LiveServer, chainkg_path, make_keys, make_settings
-from tests.test_chains import CHAIN_ID, start_world
+from tests.conftest import Keys, LiveServer, LiveWorld, chainkg_path, make_keys, make_settings
+from tests.test_chains import CHAIN_ID
 from tests.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, screenshot, wait_for
+from tests.worlds import serve_live_sample
 
 __all__ = ["driver"]  # the fixture, shared with the dashboard's browser test
 
@@ -33,10 +34,9 @@ JS = "江苏省"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "map-browser")
-    with server:
-        yield server, keys
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorld]:
+    with serve_live_sample(tmp_path_factory.mktemp("map-browser") / "var", chain=True) as served:
+        yield served
 
 
 def link_with_candidates_in(server: LiveServer, key: str, chain_id: str, province: str) -> str:
@@ -141,9 +141,7 @@ def walk(chrome: Any, server: LiveServer, key: str, chain_id: str, tmp_path: Pat
     return str(firm_id)
 
 
-def test_bureau_walks_the_map_on_the_sample(
-    sample: tuple[LiveServer, Keys], driver: Any, tmp_path: Path
-) -> None:
+def test_bureau_walks_the_map_on_the_sample(sample: LiveWorld, driver: Any, tmp_path: Path) -> None:
     server, keys = sample
     firm_id = walk(driver, server, keys.bureau_gd, CHAIN_ID, tmp_path, "dashboard")
     with server.client(keys.bureau_gd) as c:

@@ -6,28 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import Keys, LiveServer
-from tests.test_chains import CHAIN_ID, GD, start_world
+from tests.conftest import World
+from tests.test_chains import CHAIN_ID, GD
+
+pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    server, keys = start_world(tmp_path_factory, "outreach")
-    with server:
-        yield server, keys
-
-
-def client(world: tuple[LiveServer, Keys], role: str | None) -> httpx.Client:
+def client(world: World, role: str | None) -> httpx.Client:
     server, keys = world
     return server.client(getattr(keys, role) if role else None)
 
 
-def firm_ids(world: tuple[LiveServer, Keys]) -> tuple[str, str]:
+def firm_ids(world: World) -> tuple[str, str]:
     """The top investment target and local supplier of the weakest product that has both, via
     the API (the weakest links' products are true gaps: nobody in 广东省 makes them)."""
     with client(world, "bureau_gd") as c:
@@ -46,7 +40,7 @@ def track(c: httpx.Client, firm_id: str, product: str = "超导磁体", **extra:
     return c.post("/v1/outreach", json=body)
 
 
-def test_track_a_candidate_and_move_it_through_the_stages(world) -> None:  # type: ignore[no-untyped-def]
+def test_track_a_candidate_and_move_it_through_the_stages(world: World) -> None:
     target, local = firm_ids(world)
     with client(world, "bureau_gd") as c:
         created = track(c, target, owner="张科长", rank=1, score=0.91, for_product="3.0T磁共振成像系统")
@@ -105,7 +99,7 @@ def test_track_a_candidate_and_move_it_through_the_stages(world) -> None:  # typ
     assert events[2]["reason"] == "暂无扩产计划"
 
 
-def test_invalid_records_are_rejected(world) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_records_are_rejected(world: World) -> None:
     target, _ = firm_ids(world)
     with client(world, "bureau_gd") as c:
         assert track(c, "NO-SUCH-FIRM").status_code == 422
@@ -126,7 +120,7 @@ def test_invalid_records_are_rejected(world) -> None:  # type: ignore[no-untyped
         assert admin_made.status_code == 201 and admin_made.json()["region_province"] == "江苏省"
 
 
-def test_records_are_scoped_to_the_region(world) -> None:  # type: ignore[no-untyped-def]
+def test_records_are_scoped_to_the_region(world: World) -> None:
     target, _ = firm_ids(world)
     with client(world, "bureau_gd") as c:
         rid = track(c, target, product="低温杜瓦").json()["id"]
@@ -150,7 +144,7 @@ def test_records_are_scoped_to_the_region(world) -> None:  # type: ignore[no-unt
         assert c.get("/v1/outreach").status_code == 401
 
 
-def test_list_filters_and_pages(world) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_and_pages(world: World) -> None:
     _, local = firm_ids(world)
     with client(world, "bureau_gd") as c:
         for product in ("超导线材", "铌钛超导线", "GM制冷机"):
@@ -158,7 +152,7 @@ def test_list_filters_and_pages(world) -> None:  # type: ignore[no-untyped-def]
         everything = c.get("/v1/outreach", params={"limit": 200}).json()["items"]
         pages, cursor = [], None
         while True:
-            params: dict[str, object] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+            params: dict[str, str | int] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
             page = c.get("/v1/outreach", params=params).json()
             pages.extend(page["items"])
             cursor = page["next_cursor"]
@@ -172,7 +166,7 @@ def test_list_filters_and_pages(world) -> None:  # type: ignore[no-untyped-def]
     assert by_stage and all(r["stage"] == "shortlisted" for r in by_stage)
 
 
-def test_feedback_export_is_training_data(world) -> None:  # type: ignore[no-untyped-def]
+def test_feedback_export_is_training_data(world: World) -> None:
     target, _ = firm_ids(world)
     with client(world, "bureau_gd") as c:
         rid = track(c, target, product="铌钛超导线", rank=2, score=0.5).json()["id"]

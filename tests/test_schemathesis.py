@@ -7,29 +7,24 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.conftest import LiveWorld
 
 SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
 CHECKS = "not_a_server_error,ignored_auth,negative_data_rejection,status_code_conformance"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    settings = make_settings(tmp_path_factory.mktemp("fuzz") / "var", rate_limit_per_minute=0)
-    load_sample(settings)
-    keys = make_keys(settings, *sample_leaders())
-    with LiveServer(settings) as live:
-        yield live, keys
+# The `world` fixture: the sample cluster under uvicorn (Schemathesis is another process and needs
+# a URL), without rate limits (it sends many requests).
+pytestmark = pytest.mark.world(live=True, rate_limit_per_minute=0)
 
 
 @pytest.mark.parametrize("role", ["admin", "bureau_gd", "leader_a"])
-def test_openapi_properties_hold(server: tuple[LiveServer, Keys], role: str, tmp_path: Path) -> None:
-    live, keys = server
+def test_openapi_properties_hold(world: LiveWorld, role: str, tmp_path: Path) -> None:
+    live, keys = world
     result = subprocess.run(
         [
             SCHEMATHESIS,
@@ -91,7 +86,7 @@ def _plant(body: object, where: int) -> object:
     return [MARKER] if isinstance(body, list) else MARKER
 
 
-def test_hostile_values_in_generated_bodies(server: tuple[LiveServer, Keys]) -> None:
+def test_hostile_values_in_generated_bodies(world: LiveWorld) -> None:
     import json
 
     import httpx
@@ -99,7 +94,7 @@ def test_hostile_values_in_generated_bodies(server: tuple[LiveServer, Keys]) -> 
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    live, keys = server
+    live, keys = world
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
     operations = [r.ok() for r in schema.get_all_operations()]
     operations = [

@@ -23,12 +23,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from make_world(tmp_path_factory.mktemp("twosided-browser"))
+    yield from make_world(tmp_path_factory.mktemp("twosided-browser"), live=True)
 
 
 @contextmanager
 def _login_http(world: World, key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=world.server.url, timeout=60) as c:
+    with world.server.client() as c:
         form = c.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert csrf is not None
@@ -74,7 +74,7 @@ def test_supplier_leader_and_bureau_in_the_browser(world: World, driver: Any, tm
     from selenium.webdriver.common.by import By
 
     chrome = driver
-    url = world.server.url
+    url = world.url
 
     def login(key: str) -> None:
         chrome.delete_all_cookies()

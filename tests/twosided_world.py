@@ -16,7 +16,8 @@ from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import ParsedRecord
 from chainmatch.keys import create_key
 from models.apikey import Role
-from tests.conftest import Keys, LiveServer, load_sample, make_keys, make_settings, sample_leaders
+from tests.servers import InProcessServer, LiveServer, Server
+from tests.worlds import Keys, make_settings, sample_data
 
 PRODUCT = "星际齿轮泵"
 TWIN_A, TWIN_B = "TWIN-A", "TWIN-B"  # 江苏省, the same products and profile
@@ -45,7 +46,7 @@ EXTRA_FIRMS = [
 
 @dataclass
 class World:
-    server: LiveServer
+    server: Server
     keys: Keys
     supplier_a: str  # key of TWIN-A
     supplier_b: str  # key of TWIN-B
@@ -62,20 +63,26 @@ class World:
             return self.server.client(None)
         return self.server.client(suppliers[role] if role in suppliers else getattr(self.keys, role))
 
+    @property
+    def url(self) -> str:
+        """The server's URL, for a browser: only a world made with ``live=True`` has one."""
+        assert isinstance(self.server, LiveServer), "make_world(..., live=True) serves over HTTP"
+        return self.server.url
 
-def make_world(tmp: Path) -> Iterator[World]:
+
+def make_world(tmp: Path, *, live: bool = False) -> Iterator[World]:
+    """The two-sided world, served in process (``live``: under uvicorn, for a browser)."""
     settings = make_settings(tmp / "var")
-    load_sample(settings)
+    keys = sample_data(settings)  # the sample's fitted index too: the server catches up the 4 firms
     db = make_engine(settings)
     init_db(db)
     assert ingest_firms(db, [ParsedRecord(n, f) for n, f in enumerate(EXTRA_FIRMS, start=1)]).written
-    keys = make_keys(settings, *sample_leaders())
     with session_scope(db) as session:
         supplier_a = create_key(session, Role.SUPPLIER, firm_id=TWIN_A)[1]
         supplier_b = create_key(session, Role.SUPPLIER, firm_id=TWIN_B)[1]
         supplier_local = create_key(session, Role.SUPPLIER, firm_id=LOCAL)[1]
     db.dispose()
-    with LiveServer(settings) as server:
+    with LiveServer(settings) if live else InProcessServer(settings) as server:
         with server.client(keys.leader_a) as c:
             response = c.post(
                 "/v1/gap-lists",

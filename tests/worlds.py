@@ -144,8 +144,8 @@ class _Template:
 
 class _Templates:
     """Session-wide SQLite templates, built on first use: "db" (the sample's rows only, what
-    ``load_sample`` writes), "sample" and "chain" (plus keys, the sample chain for "chain", and
-    the fitted index)."""
+    ``load_sample`` writes), "indexed" (and its fitted index), "sample" (rows, keys for every role
+    and the index) and "chain" (the same with the sample chain imported)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -154,21 +154,25 @@ class _Templates:
 
     def get(self, kind: str) -> _Template:
         with self._lock:
-            if kind not in self._built:
-                self._built[kind] = self._build(kind)
-            return self._built[kind]
+            return self._get(kind)
+
+    def _get(self, kind: str) -> _Template:
+        if kind not in self._built:
+            self._built[kind] = self._build(kind)
+        return self._built[kind]
 
     def _build(self, kind: str) -> _Template:
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="chainmatch-templates-"))
             atexit.register(shutil.rmtree, self._root, ignore_errors=True)
         settings = Settings(data_dir=self._root / kind / "var", database_url=None)
-        _ingest_sample(settings)
         if kind == "db":
+            _ingest_sample(settings)
             return _Template(settings.data_dir, None)
+        shutil.copytree(self._get("db").data_dir, settings.data_dir)
         if kind == "chain":
             _import_sample_chain(settings)
-        keys = make_keys(settings, *sample_leaders())
+        keys = make_keys(settings, *sample_leaders()) if kind != "indexed" else None
         _fit_index(settings)
         return _Template(settings.data_dir, keys)
 
@@ -187,20 +191,24 @@ def _fresh_sqlite_dir(settings: Settings) -> bool:
     return settings.is_sqlite and not (settings.data_dir / "chainmatch.db").exists()
 
 
-def load_sample(settings: Settings) -> None:
-    """The sample cluster's firms, relations and gap lists, written into a new database."""
+def load_sample(settings: Settings, *, index: bool = False) -> None:
+    """The sample cluster's firms, relations and gap lists, written into a new database; with
+    ``index``, on SQLite, also its fitted index (which a server or the CLI then loads)."""
     if _fresh_sqlite_dir(settings):
-        TEMPLATES.copy("db", settings, index=False)
+        TEMPLATES.copy("indexed" if index and _default_engine(settings) else "db", settings, index=index)
     else:
         _ingest_sample(settings)
+
+
+def _default_engine(settings: Settings) -> bool:
+    return not (_ENGINE_FIELDS & settings.model_fields_set)
 
 
 def sample_data(settings: Settings, *, chain: bool = False) -> Keys:
     """A new database holding the sample cluster (and its chain), with keys for every role; on
     SQLite also the fitted index, unless ``settings`` differ from the defaults in what it needs."""
     if _fresh_sqlite_dir(settings):
-        default_engine = not (_ENGINE_FIELDS & settings.model_fields_set)
-        keys = TEMPLATES.copy("chain" if chain else "sample", settings, index=default_engine)
+        keys = TEMPLATES.copy("chain" if chain else "sample", settings, index=_default_engine(settings))
         assert keys is not None
         return keys
     _ingest_sample(settings)
