@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 # 4: product postings as mapped arrays
 # 5: entry texts as a mapped UTF-8 blob with offsets
 # 6: firms.jsonl mapped, with the rows' ids, tags, filter columns and mined aliases beside it
-FORMAT_VERSION = 6
+# 7: segmenter words and product keys grouped by byte length (recommender/sortedkeys.py)
+FORMAT_VERSION = 7
 
 
 @dataclass

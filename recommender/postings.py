@@ -1,9 +1,8 @@
 """Product key -> the capability entries that list it, as arrays (CSR) instead of Python dicts.
 
 A posting is a capability-product entry id of the entry table: its firm row, the name as listed
-(the entry's text) and the revenue share follow from it. Keys are sorted fixed-width UTF-8 (``S``)
-so that a look-up is one binary search (``np.searchsorted``) and the arrays can be memory-mapped
-from an index directory; postings of a key are in entry order (= firm row order, as the dict of
+(the entry's text) and the revenue share follow from it. Keys are :class:`SortedKeys` (a look-up
+is one binary search) and the arrays can be memory-mapped from an index directory; postings of a key are in entry order (= firm row order, as the dict of
 rows they replace kept them). Entries appended since (an upsert) wait in a small dict until
 :meth:`compact`; a removed firm's postings are skipped through the table's ``alive`` mask, so
 a key whose makers are all removed is no longer listed.
@@ -16,18 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-_PARTS = ("keys", "ptr", "entries", "shares")
+from .sortedkeys import SortedKeys
+
+_PARTS = ("ptr", "entries", "shares")
 
 
 class ProductPostings:
     def __init__(
         self,
-        keys: np.ndarray | None = None,
+        keys: SortedKeys | None = None,
         ptr: np.ndarray | None = None,
         entries: np.ndarray | None = None,
         shares: np.ndarray | None = None,
     ) -> None:
-        self.keys = np.zeros(0, dtype="S1") if keys is None else keys
+        self.keys = SortedKeys.of(())[0] if keys is None else keys
         self.ptr = np.zeros(1, dtype=np.int64) if ptr is None else ptr
         self.entries = np.zeros(0, dtype=np.int64) if entries is None else entries
         self.shares = np.zeros(0, dtype=np.float64) if shares is None else shares  # NaN: unknown
@@ -44,21 +45,14 @@ class ProductPostings:
     def compact(self, alive: np.ndarray) -> None:
         """Folds the appended postings into the arrays, dropping those of removed entries."""
         merged: dict[str, list[tuple[int, float]]] = {}
-        for i, raw in enumerate(self.keys.tolist()):
+        for i, key in enumerate(self.keys):
             lo, hi = int(self.ptr[i]), int(self.ptr[i + 1])
-            merged[raw.decode("utf-8")] = list(
-                zip(self.entries[lo:hi].tolist(), self.shares[lo:hi].tolist(), strict=True)
-            )
+            merged[key] = list(zip(self.entries[lo:hi].tolist(), self.shares[lo:hi].tolist(), strict=True))
         for key, extra in self.delta.items():
             merged.setdefault(key, []).extend(extra)
-        rows: list[tuple[bytes, list[tuple[int, float]]]] = []
-        for key, postings in merged.items():
-            live = [p for p in postings if alive[p[0]]]
-            if live:
-                rows.append((key.encode("utf-8"), live))
-        rows.sort(key=lambda r: r[0])
-        width = max((len(r[0]) for r in rows), default=1)
-        self.keys = np.array([r[0] for r in rows], dtype=f"S{width}")
+        live = {k: [p for p in ps if alive[p[0]]] for k, ps in merged.items()}
+        self.keys, order = SortedKeys.of(k for k, ps in live.items() if ps)
+        rows = [(k, live[k]) for k in order]
         counts = np.fromiter((len(r[1]) for r in rows), dtype=np.int64, count=len(rows))
         self.ptr = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
         flat = [p for r in rows for p in r[1]]
@@ -68,11 +62,7 @@ class ProductPostings:
 
     # ------------------------------------------------------------------------------ reading
     def _slot(self, key: str) -> int:
-        raw = key.encode("utf-8")
-        if not len(self.keys) or len(raw) > self.keys.dtype.itemsize:
-            return -1
-        i = int(np.searchsorted(self.keys, raw))
-        return i if i < len(self.keys) and self.keys[i] == raw else -1
+        return self.keys.find(key)
 
     def postings(self, key: str, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(entry ids, shares) of the live entries listing ``key``, in entry order."""
@@ -101,9 +91,9 @@ class ProductPostings:
     def keys_listed(self, alive: np.ndarray) -> Iterator[str]:
         """Every key with a live posting, the arrays' (sorted) first, then those appended since."""
         live = np.maximum.reduceat(alive[self.entries], self.ptr[:-1]) if len(self.entries) else []
-        for raw, ok in zip(self.keys.tolist(), np.asarray(live, dtype=bool).tolist(), strict=True):
+        for key, ok in zip(self.keys, np.asarray(live, dtype=bool).tolist(), strict=True):
             if ok:
-                yield raw.decode("utf-8")
+                yield key
         for key, extra in self.delta.items():
             if self._slot(key) < 0 and any(alive[e] for e, _ in extra):
                 yield key
@@ -111,10 +101,12 @@ class ProductPostings:
     # ------------------------------------------------------------------------------ persistence
     def save(self, directory: Path, alive: np.ndarray) -> None:
         self.compact(alive)
+        self.keys.save(directory, "postings")
         for part in _PARTS:
             np.save(directory / f"postings.{part}.npy", getattr(self, part))
 
     @classmethod
     def load(cls, directory: Path) -> ProductPostings:
         """The arrays memory-mapped (read-only; pages shared by the workers of a host)."""
-        return cls(*(np.load(directory / f"postings.{part}.npy", mmap_mode="r") for part in _PARTS))
+        arrays = (np.load(directory / f"postings.{part}.npy", mmap_mode="r") for part in _PARTS)
+        return cls(SortedKeys.load(directory, "postings"), *arrays)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .sortedkeys import SortedKeys
 from .text import cached_key, split_parts
 
 _WORD_KEEP_RE = re.compile(r"[\w]", re.UNICODE)
@@ -27,26 +28,20 @@ MIN_WORD, MAX_WORD = 2, 20  # characters of a product name taken as a user word
 
 
 class MappedWords:
-    """Sorted words (UTF-8, fixed-width ``S`` array) with their frequency and a user-word flag."""
+    """Words (:class:`SortedKeys`) with their frequency and a user-word flag."""
 
-    def __init__(self, words: np.ndarray, freqs: np.ndarray, user: np.ndarray) -> None:
+    def __init__(self, words: SortedKeys, freqs: np.ndarray, user: np.ndarray) -> None:
         if not len(words) == len(freqs) == len(user):
             raise ValueError("segmenter arrays disagree in size")
         self.words, self.freqs, self.user = words, freqs, user
 
     @classmethod
     def empty(cls) -> MappedWords:
-        return cls(np.zeros(0, dtype="S1"), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+        return cls(SortedKeys.of(())[0], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
 
     def find(self, word: str) -> int:
         """Position of ``word``, -1 when absent."""
-        if not len(self.words):
-            return -1
-        raw = word.encode("utf-8")
-        if len(raw) > self.words.dtype.itemsize:
-            return -1
-        i = int(np.searchsorted(self.words, raw))
-        return i if i < len(self.words) and self.words[i] == raw else -1
+        return self.words.find(word)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -117,7 +112,8 @@ class WordSegmenter:
     @property
     def user_words(self) -> list[str]:
         """The user words: the saved ones (sorted by their UTF-8 bytes), then those added since."""
-        saved = [w.decode("utf-8") for w in self._mapped.words[self._mapped.user].tolist()]
+        flags = self._mapped.user.tolist()
+        saved = [w for w, user in zip(self._mapped.words, flags, strict=True) if user]
         return saved + self._added
 
     def _is_user_word(self, key: str) -> bool:
@@ -157,24 +153,24 @@ class WordSegmenter:
     # ----------------------------------------------------------------------------- persistence
     def _changed(self) -> Iterator[str]:
         """Every FREQ entry that may differ from jieba's dictionary, and every user word."""
-        yield from (w.decode("utf-8") for w in self._mapped.words.tolist())
+        yield from self._mapped.words
         yield from self._touched
 
     def save(self, directory: Path) -> None:
         """``segmenter.words.npy`` / ``.freqs.npy`` / ``.user.npy`` and ``segmenter.json``."""
         freq, base = self._tok.FREQ, _base_freq(self._tok)
         users = set(self._added)
-        rows = []
-        for w in sorted(set(self._changed()), key=lambda s: s.encode("utf-8")):
+        kept: dict[str, tuple[int, bool]] = {}
+        for w in set(self._changed()):
             f = int(freq[w])
             is_user = w in users or self._is_user_word(w)
             if is_user or base.get(w) != f:
-                rows.append((w.encode("utf-8"), f, is_user))
-        width = max((len(r[0]) for r in rows), default=1)
-        np.save(directory / "segmenter.words.npy", np.array([r[0] for r in rows], dtype=f"S{width}"))
-        np.save(directory / "segmenter.freqs.npy", np.array([r[1] for r in rows], dtype=np.int64))
-        np.save(directory / "segmenter.user.npy", np.array([r[2] for r in rows], dtype=bool))
-        meta = {"total": int(self._tok.total), "jieba_total": self._base_total, "words": len(rows)}
+                kept[w] = (f, is_user)
+        words, order = SortedKeys.of(kept)
+        words.save(directory, "segmenter")
+        np.save(directory / "segmenter.freqs.npy", np.array([kept[w][0] for w in order], dtype=np.int64))
+        np.save(directory / "segmenter.user.npy", np.array([kept[w][1] for w in order], dtype=bool))
+        meta = {"total": int(self._tok.total), "jieba_total": self._base_total, "words": len(order)}
         (directory / "segmenter.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
@@ -182,10 +178,8 @@ class WordSegmenter:
         """The saved segmenter, its arrays memory-mapped (see the module docstring)."""
         meta = json.loads((directory / "segmenter.json").read_text(encoding="utf-8"))
         mapped = MappedWords(
-            *(
-                np.load(directory / f"segmenter.{part}.npy", mmap_mode="r")
-                for part in ("words", "freqs", "user")
-            )
+            SortedKeys.load(directory, "segmenter"),
+            *(np.load(directory / f"segmenter.{part}.npy", mmap_mode="r") for part in ("freqs", "user")),
         )
         if len(mapped) != int(meta["words"]):
             raise ValueError("segmenter arrays disagree with segmenter.json")

@@ -14,6 +14,7 @@ from recommender.graph import ProductGraph
 from recommender.lexical import SparseLexicalIndex
 from recommender.ranker import FusionRanker, TreeRanker, load_ranker, prefilter
 from recommender.segmenter import WordSegmenter
+from recommender.sortedkeys import SortedKeys
 from recommender.text import char_ngrams, part_ngrams
 from recommender.textcolumn import TextColumn
 from recommender.vector_index import FaissIndex, make_index
@@ -272,3 +273,14 @@ def test_text_column_reads_packed_and_appended_texts_and_maps_from_disk(tmp_path
     assert list(mapped) == expected and mapped.n_packed == 6 and mapped[4] == "离子源"
     with pytest.raises(IndexError):
         mapped[6]
+
+
+def test_sorted_keys_find_every_key_by_length_group_and_map_from_disk(tmp_path: Path) -> None:
+    words = ["泵", "分子泵", "涡轮分子泵", "pmt", "igbt", "硫酸", "电子级硫酸", "a", "zz"]
+    keys, order = SortedKeys.of([*words, "硫酸"])
+    assert len(keys) == len(words) and sorted(order) == sorted(words)
+    assert [keys.find(w) for w in order] == list(range(len(order))) and list(keys) == order
+    assert keys.find("分子") == -1 and keys.find("") == -1 and keys.find("涡轮分子泵组") == -1
+    keys.save(tmp_path, "t")
+    mapped = SortedKeys.load(tmp_path, "t")
+    assert [mapped.find(w) for w in order] == list(range(len(order))) and mapped.find("b") == -1
