@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from chainmatch.chains.store import read_definition_file
-from chainmatch.db import make_engine, session_scope
+from chainmatch.db import make_engine
 from models.regions import PROVINCES
 from recommender.text import normalize_key
 from tests.conftest import SAMPLE_DIR, World
@@ -456,35 +456,33 @@ def test_cli_chains_report_and_outreach_export(tmp_path: Path) -> None:
     assert "已导出 0 条" in run(data, "outreach", "export", "--out", str(exported)).stdout
     assert exported.read_text(encoding="utf-8") == ""
     # two stage changes of a tracked candidate come out as two labelled rows
-    from chainmatch.chains.outreach import change_stage, create_record
-    from chainmatch.keys import Principal
+    from chainmatch.services import outreach
+    from chainmatch.services.context import operator_caller
     from chainmatch.settings import Settings
-    from models.apikey import Role
-    from models.outreach import OutreachCreate, StageChange
+    from models.outreach import OutreachCreate, Stage, StageChange
     from tests.test_cli import _DATABASES
 
-    db = make_engine(Settings(data_dir=data, database_url=_DATABASES.get(data)))
-    operator = Principal(0, Role.ADMIN)
+    settings = Settings(data_dir=data, database_url=_DATABASES.get(data))
+    db = make_engine(settings)
+    operator = operator_caller(settings, db)
     target = next(m for m in weak["links"][0]["supply"] if m["elsewhere_makers"])["product"]
     firms = [
         json.loads(line) for line in (SAMPLE_DIR / "firms.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     firm = next(f["id"] for f in firms if f["country"] == "中国" and f["province"] not in (GD, "广东", "粤"))
-    with session_scope(db) as session:
-        record = create_record(
-            session,
-            operator,
-            OutreachCreate.model_validate(
-                {
-                    "chain_id": CHAIN_ID,
-                    "node_id": weak["links"][0]["node_id"],
-                    "product": target,
-                    "firm_id": firm,
-                    "region": {"province": GD},
-                }
-            ),
-        )
-        change_stage(session, operator, record, StageChange(stage="visited"))  # type: ignore[arg-type]
+    record = outreach.create_record(
+        operator,
+        OutreachCreate.model_validate(
+            {
+                "chain_id": CHAIN_ID,
+                "node_id": weak["links"][0]["node_id"],
+                "product": target,
+                "firm_id": firm,
+                "region": {"province": GD},
+            }
+        ),
+    )
+    outreach.change_stage(operator, record.id, StageChange(stage=Stage.VISITED))
     db.dispose()
     as_csv = tmp_path / "feedback.csv"
     assert "已导出 2 条" in run(data, "outreach", "export", "--out", str(as_csv)).stdout
