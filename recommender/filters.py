@@ -39,7 +39,8 @@ class FirmAttrs:
             columns = [z[c] for c in cls._COLUMNS]
         if len({len(c) for c in columns}) != 1:
             raise ValueError("filter columns disagree in size")
-        return cls(*columns, codes={str(k): int(v) for k, v in codes.items()})
+        alive, province, city, china, scale, boost = columns
+        return cls(alive, province, city, china, scale, boost, {str(k): int(v) for k, v in codes.items()})
 
 
 class FirmFilters:

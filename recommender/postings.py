@@ -90,7 +90,11 @@ class ProductPostings:
 
     def keys_listed(self, alive: np.ndarray) -> Iterator[str]:
         """Every key with a live posting, the arrays' (sorted) first, then those appended since."""
-        live = np.maximum.reduceat(alive[self.entries], self.ptr[:-1]) if len(self.entries) else []
+        live = (
+            np.maximum.reduceat(alive[self.entries], self.ptr[:-1])
+            if len(self.entries)
+            else np.zeros(0, bool)
+        )
         for key, ok in zip(self.keys, np.asarray(live, dtype=bool).tolist(), strict=True):
             if ok:
                 yield key
