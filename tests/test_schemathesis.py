@@ -22,6 +22,8 @@ CHECKS = "not_a_server_error,ignored_auth,negative_data_rejection,status_code_co
 pytestmark = pytest.mark.world(live=True, rate_limit_per_minute=0)
 
 
+# Three Schemathesis runs of a few minutes each: with the slow tests (CI runs them, `make test`).
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["admin", "bureau_gd", "leader_a"])
 def test_openapi_properties_hold(world: LiveWorld, role: str, tmp_path: Path) -> None:
     live, keys = world
