@@ -263,7 +263,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_imports_xlsx_and_gbk_csv_with_a_per_row_report(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "var")
-    load_sample(settings)
+    load_sample(settings, index=True)  # fitted once per session: each CLI call loads it
     leader = sample_leaders()[0]
     sheet = tmp_path / "风险清单.xlsx"
     sheet.write_bytes(workbook(ROWS))
