@@ -104,7 +104,6 @@ class WordSegmenter:
             self._tok.total = int(total) if total is not None else self._tok.total
         self._added: list[str] = []  # user words added to this instance (not in ``mapped``)
         self._added_set: set[str] = set()
-        self._touched: set[str] = set()  # FREQ entries written since ``mapped``
         self._cache: dict[str, list[str]] = {}
         if user_words:
             self.add_words(user_words)
@@ -129,7 +128,6 @@ class WordSegmenter:
                 self._tok.add_word(key)
                 self._added.append(key)
                 self._added_set.add(key)
-                self._touched.update(key[: i + 1] for i in range(len(key)))
         # The memo is kept: parts indexed before keep the tokens they were indexed with (a
         # rebuild re-tokenises everything with the full dictionary); new parts see new words.
 
@@ -152,9 +150,11 @@ class WordSegmenter:
 
     # ----------------------------------------------------------------------------- persistence
     def _changed(self) -> Iterator[str]:
-        """Every FREQ entry that may differ from jieba's dictionary, and every user word."""
+        """Every FREQ entry that may differ from jieba's dictionary, and every user word: the saved
+        ones and what ``add_word`` wrote since (each added word and its prefixes)."""
         yield from self._mapped.words
-        yield from self._touched
+        for word in self._added:
+            yield from (word[: i + 1] for i in range(len(word)))
 
     def save(self, directory: Path) -> None:
         """``segmenter.words.npy`` / ``.freqs.npy`` / ``.user.npy`` and ``segmenter.json``."""
