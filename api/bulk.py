@@ -51,12 +51,14 @@ async def ingest_bulk(
     request: Request, response: Response, caller: Caller, ingest: Ingest, *, skip_invalid: bool
 ) -> IngestReport:
     """Read a bulk body, have the service ``ingest`` validate and write it in one transaction (or
-    nothing, with 422 and every error), then bring the index up to date before answering, so the
-    next search sees the write."""
+    nothing, with 422 and every error), then answer. The index catches up in the background
+    (``IndexService.refresh_soon``): the next search still sees the write, since every search
+    catches up first, and a stream of bulk calls is applied in fewer, larger upserts while the
+    next call is validated and written."""
     records: Sequence[ParsedRecord] = await read_bulk(request, caller.settings)
     report = await run_in_threadpool(ingest, caller, records, skip_invalid=skip_invalid)
     if not report.written:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return report
-    await run_in_threadpool(caller.index.refresh, checkpoint=True)
+    caller.index.refresh_soon()
     return report

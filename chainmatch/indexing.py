@@ -105,6 +105,11 @@ class IndexService:
         self._changed_since_build = 0
         self._unsaved_changes = 0
         self._background: threading.Thread | None = None
+        # refresh_soon(): one catch-up thread at a time; writes while it runs set the flag again,
+        # and its next pass applies them all in one upsert.
+        self._soon_lock = threading.Lock()
+        self._soon_pending = False
+        self._soon_thread: threading.Thread | None = None
         # The aliases_revision whose user aliases the engine holds; None: not loaded into it yet
         # (a new engine — loaded, rebuilt or swapped in — starts without them).
         self._aliases_revision: int | None = None
@@ -302,12 +307,45 @@ class IndexService:
                 self._persist()
             self._sync_aliases()
 
+    def refresh_soon(self) -> None:
+        """Catch up (with checkpoint) in a background thread, for a writer that need not wait:
+        searches still see every committed write, since ``searching()`` catches up first (and
+        waits for a catch-up in progress). Bulk writes arriving meanwhile are coalesced into the
+        thread's next pass, and the engine work overlaps the next request's validation and write."""
+        with self._soon_lock:
+            self._soon_pending = True
+            if self._soon_thread is not None:
+                return
+            self._soon_thread = threading.Thread(
+                target=self._refresh_pending, name="index-catch-up", daemon=True
+            )
+            self._soon_thread.start()
+
+    def _refresh_pending(self) -> None:
+        while True:
+            with self._soon_lock:
+                if not self._soon_pending:
+                    self._soon_thread = None
+                    return
+                self._soon_pending = False
+            try:
+                self.refresh(checkpoint=True)
+            except Exception:  # the next search catches up (and raises) in its own request
+                logger.exception("background index catch-up failed")
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait for a catch-up started by :meth:`refresh_soon` (tests, shutdown)."""
+        thread = self._soon_thread
+        if thread is not None:
+            thread.join(timeout)
+
     def _checkpoint_due(self) -> bool:
         n_firms = self._engine.n_firms if self._engine is not None else 0
         return self._unsaved_changes >= max(CHECKPOINT_MIN_CHANGES, CHECKPOINT_FRACTION * n_firms)
 
     def flush(self) -> None:
         """Persist changes not saved yet (at shutdown, and by one-shot commands)."""
+        self.wait_idle()
         with self._lock.write():
             if self._engine is not None and self._unsaved_changes:
                 self._persist()

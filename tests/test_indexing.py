@@ -96,3 +96,23 @@ def test_a_one_shot_command_rebuilds_in_the_foreground(settings: Settings, db: E
     cli_like.start()
     assert cli_like.origin == "rebuilt" and cli_like._background is None
     assert persisted_firms(settings) == 180
+
+
+def test_a_write_caught_up_in_the_background_is_seen_by_the_next_search(
+    settings: Settings, db: Engine
+) -> None:
+    rng = random.Random(4)
+    ingest(db, [firm_record(i, rng=rng, tag="A") for i in range(100)])
+    service = IndexService(settings, db, serving=True)
+    service.start()
+    batches = [[firm_record(i, rng=rng, tag=f"S{b}") for i in range(10)] for b in range(3)]
+    for batch in batches:  # as POST /v1/firms does: answer after the commit, catch up soon
+        ingest(db, batch)
+        service.refresh_soon()
+    # A search right away waits for (or does) the catch-up: it never misses a committed write.
+    with service.searching() as engine:
+        hits = engine.match(MatchQuery(text=unique_product(batches[-1][7]), k=3))
+        assert hits and hits[0].firm.id == batches[-1][7]["id"]
+        assert engine.n_firms == 130
+    service.wait_idle(timeout=60)
+    assert service._soon_thread is None and service.status()["in_step"]
