@@ -151,12 +151,16 @@ class EntryTable:
         self.firm, self.kind, self.share, self.alive, self.text = firm, kind, share, alive, text
 
     # ------------------------------------------------------------------------------ products
-    def listings(self, key: str) -> Iterator[tuple[int, str, float | None]]:
-        """(row, name as listed, share) of every live firm listing product ``key``, in row order."""
+    def listed_entries(self, key: str) -> Iterator[tuple[int, int, float | None]]:
+        """(row, capability entry, share) of every live firm listing product ``key``, in row order."""
         entries, shares = self.postings.postings(key, self.alive)
         rows = self.firm[entries].tolist()
         for e, row, share in zip(entries.tolist(), rows, shares.tolist(), strict=True):
-            yield row, self.text[e], None if share != share else share  # NaN: unknown
+            yield row, e, None if share != share else share  # NaN: unknown
+
+    def listings(self, key: str) -> Iterator[tuple[int, str, float | None]]:
+        """(row, name as listed, share) of every live firm listing product ``key``, in row order."""
+        return ((row, self.text[e], share) for row, e, share in self.listed_entries(key))
 
     def lists(self, key: str) -> int:
         """Number of live firms listing product ``key``."""

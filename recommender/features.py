@@ -6,6 +6,7 @@ same model applies to a 4.6k-firm and a 100k-firm index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,13 +56,28 @@ class ChannelArrays:
 
 @dataclass
 class GraphMatch:
-    """One product of one firm matched through the exact key or the product graph."""
+    """One product of one firm matched through the exact key or the product graph.
 
-    name: str
+    The name the firm lists it under is its capability entry's text, read only when asked (an
+    answer's explanation): a query expands to thousands of postings, the features need none of
+    their names, and reading them all would page in the whole text blob of a mapped index."""
+
+    texts: Sequence[str]  # the entry table's texts
+    entry: int  # the capability entry listing the product
     share: float | None
     via: str  # exact | subclass | kind | parent | context
     depth: int = 0
-    path: tuple[str, ...] = ()
+    lead: tuple[str, ...] = ()  # the path from the item, before the listed name
+    path_ends_with_name: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.texts[self.entry]
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Display names from the item to the listed product (empty for context matches)."""
+        return (*self.lead, self.name) if self.path_ends_with_name else self.lead
 
 
 @dataclass

@@ -1,18 +1,53 @@
 """Entry texts as one UTF-8 blob and byte offsets instead of a list of Python strings.
 
 1.36M entry texts at 100k firms cost ~150 MB as ``str`` objects; as a blob they cost their UTF-8
-bytes, and a loaded index maps the blob (read-only, pages shared by the workers of a host and read
-in only for the texts a query shows). Texts appended since (an upsert) are kept as strings until
-the column is packed again (:meth:`pack`, at a save and after large appends).
+bytes. A loaded index reads a text with ``os.pread`` from the saved files (through the page cache,
+which the workers of a host share) rather than mapping them: the few hundred texts an answer shows
+lie all over the blob, and the kernel maps 64 KB around every touched page of a mapping (its
+fault-around, which MADV_RANDOM does not turn off), so a mapped blob is soon resident in every
+worker. Texts appended since (an upsert) are kept as strings until the column is packed again
+(:meth:`pack`, at a save and after large appends), which reads the saved texts into memory.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
 import numpy as np
+
+
+class _SavedArray:
+    """A saved 1-d ``.npy`` array read with ``os.pread`` (the descriptor stays open: a save
+    replaces the index directory, never the files of one)."""
+
+    def __init__(self, path: Path, dtype: str) -> None:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, found = read(fh)
+            self.start = fh.tell()
+        self.dtype = np.dtype(dtype)
+        if fortran or found != self.dtype or len(shape) != 1:
+            raise ValueError(f"{path}: not a 1-d {dtype} array")
+        self.n = int(shape[0])
+        if os.path.getsize(path) != self.start + self.n * self.dtype.itemsize:
+            raise ValueError(f"{path}: truncated")
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        size = self.dtype.itemsize
+        return np.frombuffer(os.pread(self.fd, (hi - lo) * size, self.start + lo * size), dtype=self.dtype)
 
 
 class TextColumn(Sequence[str]):
@@ -22,6 +57,7 @@ class TextColumn(Sequence[str]):
         if len(self.offsets) < 1 or int(self.offsets[-1]) != len(self.blob):
             raise ValueError("entry text offsets do not match the text blob")
         self.tail: list[str] = []
+        self._saved: tuple[_SavedArray, _SavedArray] | None = None  # (blob, offsets) read by pread
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> TextColumn:
@@ -32,14 +68,25 @@ class TextColumn(Sequence[str]):
 
     @property
     def n_packed(self) -> int:
-        return len(self.offsets) - 1
+        return self._saved[1].n - 1 if self._saved is not None else len(self.offsets) - 1
 
     def __len__(self) -> int:
         return self.n_packed + len(self.tail)
 
     def _packed(self, i: int) -> str:
+        if self._saved is not None:
+            blob, offsets = self._saved
+            lo, hi = offsets.read(i, i + 2).tolist()
+            return blob.read(lo, hi).tobytes().decode("utf-8")
         lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
         return self.blob[lo:hi].tobytes().decode("utf-8")
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(blob, offsets) of the packed texts, in memory."""
+        if self._saved is None:
+            return self.blob, self.offsets
+        blob, offsets = self._saved
+        return blob.read(0, blob.n), offsets.read(0, offsets.n)
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -55,8 +102,10 @@ class TextColumn(Sequence[str]):
         return self._packed(i) if i < self.n_packed else self.tail[i - self.n_packed]
 
     def __iter__(self) -> Iterator[str]:
-        for i in range(self.n_packed):
-            yield self._packed(i)
+        blob, offsets = self._arrays()
+        bounds = offsets.tolist()
+        for lo, hi in itertools.pairwise(bounds):
+            yield blob[lo:hi].tobytes().decode("utf-8")
         yield from self.tail
 
     def extend(self, texts: Iterable[str]) -> None:
@@ -68,21 +117,30 @@ class TextColumn(Sequence[str]):
         """Folds the appended texts into the blob."""
         if not self.tail:
             return
+        if self._saved is not None:
+            self.blob, self.offsets = (a.copy() for a in self._arrays())
+            self._saved = None
         raw = [t.encode("utf-8") for t in self.tail]
         lengths = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw))
         blob = np.frombuffer(b"".join(raw), dtype=np.uint8)
-        self.offsets = np.concatenate([self.offsets, int(self.offsets[-1]) + np.cumsum(lengths)])
+        # blob first: a reader between the two assignments still finds its texts under the old offsets
         self.blob = np.concatenate([self.blob, blob]) if len(self.blob) else blob
+        self.offsets = np.concatenate([self.offsets, int(self.offsets[-1]) + np.cumsum(lengths)])
         self.tail = []
 
     def save(self, directory: Path) -> None:
         self.pack()
-        np.save(directory / "entry_texts.blob.npy", self.blob)
-        np.save(directory / "entry_texts.offsets.npy", self.offsets)
+        blob, offsets = self._arrays()
+        np.save(directory / "entry_texts.blob.npy", blob)
+        np.save(directory / "entry_texts.offsets.npy", offsets)
 
     @classmethod
     def load(cls, directory: Path) -> TextColumn:
-        return cls(
-            np.load(directory / "entry_texts.blob.npy", mmap_mode="r"),
-            np.load(directory / "entry_texts.offsets.npy", mmap_mode="r"),
-        )
+        """The saved texts, read with ``os.pread`` when asked (see the module docstring)."""
+        blob = _SavedArray(directory / "entry_texts.blob.npy", "uint8")
+        offsets = _SavedArray(directory / "entry_texts.offsets.npy", "<i8")
+        if offsets.n < 1 or int(offsets.read(offsets.n - 1, offsets.n)[0]) != blob.n:
+            raise ValueError("entry text offsets do not match the text blob")
+        column = cls()
+        column._saved = (blob, offsets)
+        return column

@@ -273,6 +273,11 @@ def test_text_column_reads_packed_and_appended_texts_and_maps_from_disk(tmp_path
     assert list(mapped) == expected and mapped.n_packed == 6 and mapped[4] == "离子源"
     with pytest.raises(IndexError):
         mapped[6]
+    mapped.extend(["减速器"])  # appended to a loaded column, then saved again
+    again = tmp_path / "again"
+    again.mkdir()
+    mapped.save(again)
+    assert list(TextColumn.load(again)) == [*expected, "减速器"]
 
 
 def test_sorted_keys_find_every_key_by_length_group_and_map_from_disk(tmp_path: Path) -> None:

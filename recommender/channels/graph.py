@@ -58,22 +58,22 @@ class GraphChannel:
         gm.item_known = key in self.graph or key in self.catalog or bool(equivalents)
         if not self.enabled:
             return gm
-        listings = self.table.listings
+        listed, texts = self.table.listed_entries, self.table.text
         name = normalize_text(text)
         for k in (key, *equivalents):
-            for row, pname, share in listings(k):
-                gm.add(row, GraphMatch(pname, share, "exact", 0, (name,)))
+            for row, entry, share in listed(k):
+                gm.add(row, GraphMatch(texts, entry, share, "exact", 0, (name,)))
         for k in self.catalog.kinds_of(key):
-            for row, pname, share in listings(k):
-                gm.add(row, GraphMatch(pname, share, "kind", 1, (name, pname)))
+            for row, entry, share in listed(k):
+                gm.add(row, GraphMatch(texts, entry, share, "kind", 1, (name,), True))
         for e in self.graph.expand(key):
-            for row, pname, share in listings(e.key):
-                gm.add(row, GraphMatch(pname, share, e.via, e.depth, (name, *e.path[1:-1], pname)))
+            for row, entry, share in listed(e.key):
+                gm.add(row, GraphMatch(texts, entry, share, e.via, e.depth, (name, *e.path[1:-1]), True))
         if query.for_product:
             fkey = normalize_key(query.for_product)
             for mkey in self.graph.siblings_in(fkey):
                 if mkey == key:
                     continue
-                for row, pname, share in listings(mkey):
-                    gm.add(row, GraphMatch(pname, share, "context", 1, ()))
+                for row, entry, share in listed(mkey):
+                    gm.add(row, GraphMatch(texts, entry, share, "context", 1))
         return gm
