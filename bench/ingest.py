@@ -7,7 +7,14 @@ Then the same files end to end as a user runs them: ``chainmatch import relation
 ``chainmatch import firms`` in fresh processes (reading, writing, building every index channel and
 saving it to disk) on a fresh SQLite file, unless ``--no-cli`` or ``--database-url``.
 
+``--http FIRMS.jsonl`` measures instead the data platform's path over real HTTP: a `chainmatch
+serve` on a prepared data dir of those firms (bench/_server.py; the 100k corpus is bench/synth.py's),
+then ``--batches`` calls of `POST /v1/firms` with 1,000 new firms each, and the time until they are
+searchable: the clock stops when a `POST /v1/match` after the last call has answered (a search
+catches the index up first), and `/readyz` must then count every new firm as indexed.
+
     python -m bench.ingest [--database-url URL] [--no-cli]
+    python -m bench.ingest --http bench/out/synth_100k.jsonl [--batches 5] [--py-spy OUT.svg]
 """
 
 from __future__ import annotations
@@ -74,7 +81,15 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file per run")
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI imports")
+    parser.add_argument("--http", type=Path, default=None, help="firms file: measure POST /v1/firms")
+    parser.add_argument("--batches", type=int, default=5, help="--http: calls of 1,000 new firms")
+    parser.add_argument("--py-spy", type=Path, default=None, help="--http: profile the server to this file")
     args = parser.parse_args()
+    if args.http:
+        from bench.ingest_http import run_http
+
+        run_http(args.http, batches=args.batches, py_spy=args.py_spy)
+        return
     firms_path = chainkg_dir() / "firms.jsonl"
     relations_path = chainkg_dir() / "product_relations.jsonl"
     with tempfile.TemporaryDirectory() as tmp:
