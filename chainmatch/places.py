@@ -43,7 +43,7 @@ PLACE_ORDER: tuple[PlaceClass, ...] = tuple(PlaceClass)
 
 # Provincial-level divisions that share a land border (and the two strait pairs 广东–海南 across the
 # 琼州海峡 and 福建–台湾 across the 台湾海峡, which are each other's nearest provinces). Symmetric;
-# tests/test_map.py checks it.
+# tests/api/test_map.py checks it.
 _BORDERS: dict[str, tuple[str, ...]] = {
     "北京市": ("天津市", "河北省"),
     "天津市": ("北京市", "河北省"),

@@ -10,8 +10,8 @@ import json
 import httpx
 import pytest
 
+from tests.chainmatch.test_chains import CHAIN_ID, GD
 from tests.conftest import World
-from tests.test_chains import CHAIN_ID, GD
 
 pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 

@@ -20,8 +20,8 @@ from chainmatch.places import (
 )
 from models.regions import PROVINCES
 from recommender.corpus import Region
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import World
-from tests.test_chains import CHAIN_ID
 
 GD = Region("广东省")
 SZ = Region("广东省", "深圳市")

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from chainmatch.db import init_db, make_engine, migrate
 from chainmatch.indexing import IndexService
 from recommender.aliases import DEFAULT_ALIAS_DIR, Alias, AliasTable, read_tsv
+from tests.chainmatch.test_cli import run
 from tests.conftest import SAMPLE_DIR, World, make_settings
-from tests.test_cli import run
 
 CURATED = DEFAULT_ALIAS_DIR / "curated.tsv"
 CEDICT = DEFAULT_ALIAS_DIR / "cedict.tsv"

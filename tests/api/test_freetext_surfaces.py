@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from chainmatch.settings import Settings
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import World, load_sample, make_settings
-from tests.test_chains import CHAIN_ID
-from tests.test_dashboard import csrf_of, login
+from tests.web.test_dashboard import csrf_of, login
 
 CLI = shutil.which("chainmatch") or str(Path(sys.executable).with_name("chainmatch"))
 
@@ -138,7 +138,7 @@ def test_gap_items_written_as_sentences_fill_their_sourcing_fields(world: World)
 
 # ------------------------------------------------------------------------------- dashboard
 def test_dashboard_search_page_reads_lists_and_shortlists(world: World) -> None:
-    """Over HTTP (the browser walk-through is in tests/test_dashboard_browser.py)."""
+    """Over HTTP (the browser walk-through is in tests/e2e/test_dashboard_browser.py)."""
     server, keys = world
     with server.client(follow_redirects=False) as c:
         assert c.get("/search").status_code == 303  # login first

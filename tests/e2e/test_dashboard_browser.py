@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import LiveWorld
-from tests.test_chains import CHAIN_ID
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

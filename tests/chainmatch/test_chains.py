@@ -407,7 +407,7 @@ def test_report_job_progress_and_ownership(world: World) -> None:
 
 @pytest.mark.slow
 def test_cli_chains_report_and_outreach_export(tmp_path: Path) -> None:
-    from tests.test_cli import run
+    from tests.chainmatch.test_cli import run
 
     data = tmp_path / "var"
     for name, kind in (("firms.jsonl", "firms"), ("relations.jsonl", "relations")):
@@ -460,7 +460,7 @@ def test_cli_chains_report_and_outreach_export(tmp_path: Path) -> None:
     from chainmatch.services.context import operator_caller
     from chainmatch.settings import Settings
     from models.outreach import OutreachCreate, Stage, StageChange
-    from tests.test_cli import _DATABASES
+    from tests.chainmatch.test_cli import _DATABASES
 
     settings = Settings(data_dir=data, database_url=_DATABASES.get(data))
     db = make_engine(settings)

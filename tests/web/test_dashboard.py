@@ -1,5 +1,5 @@
 """The dashboard over real HTTP (no browser): login and sessions, cookie flags, CSRF, who sees what.
-The browser walk-through is tests/test_dashboard_browser.py."""
+The browser walk-through is tests/e2e/test_dashboard_browser.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from chainmatch.db import make_engine, session_scope
 from chainmatch.keys import create_key, revoke_key
 from models.apikey import Role
 from models.gap import GapList
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import World
-from tests.test_chains import CHAIN_ID
 
 pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 

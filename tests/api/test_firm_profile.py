@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import World
-from tests.test_chains import CHAIN_ID
-from tests.test_dashboard import login
+from tests.web.test_dashboard import login
 
 pytestmark = pytest.mark.world(chain=True)  # the sample and its chain, in process
 

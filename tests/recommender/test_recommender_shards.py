@@ -19,7 +19,7 @@ from recommender.engine import CorpusStatistics, EngineConfig, Recommender, fit_
 from recommender.features import FIDX
 from recommender.merge import merge_answers, merge_evidence
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 N_SHARDS = 3
 CATALOG = ["涡轮分子泵", "离子源", "光电倍增管", "硫酸", "液氦", "光刻胶", "电源模块", "磁悬浮分子泵"]
 FREE_TEXT = [

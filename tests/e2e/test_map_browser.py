@@ -1,5 +1,5 @@
 """Issue 13's "done when", in a real browser (Debian's chromium + chromedriver via Selenium, as in
-tests/test_dashboard_browser.py): a bureau logged in to the dashboard opens a chain, sees the maps,
+tests/e2e/test_dashboard_browser.py): a bureau logged in to the dashboard opens a chain, sees the maps,
 chooses a weak link, clicks 江苏省 on the China map and gets that province's candidates for the link,
 opens a firm page from there and shortlists the firm — on the sample cluster and on chainkg.
 Screenshots go to docs/ with ``CHAINMATCH_SCREENSHOT_DIR=docs``."""
@@ -16,9 +16,9 @@ from chainmatch.db import init_db, make_engine
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import parse_records
 from chainmatch.ingest.relations import ingest_relations
+from tests.chainmatch.test_chains import CHAIN_ID
 from tests.conftest import Keys, LiveServer, LiveWorld, chainkg_path, make_keys, make_settings
-from tests.test_chains import CHAIN_ID
-from tests.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, screenshot, wait_for
+from tests.e2e.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, screenshot, wait_for
 from tests.worlds import serve_live_sample
 
 __all__ = ["driver"]  # the fixture, shared with the dashboard's browser test

@@ -140,7 +140,7 @@ def test_cli_refresh(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_weak_links_page_marks_the_firms_that_declared_they_will_supply(world: World) -> None:
-    from tests.test_twosided_browser import _login_http
+    from tests.e2e.test_twosided_browser import _login_http
     from tests.twosided_world import offer_body
 
     with world.client("supplier_b") as c:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, wait_for  # noqa: F401  (fixture)
+from tests.e2e.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, wait_for  # noqa: F401  (fixture)
 from tests.twosided_world import LOCAL, PRODUCT, TWIN_A, World, make_world
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from recommender.training import ndcg_at, recall_at
 
 DATA = Path(
     os.environ.get("CHAINMATCH_CHAINKG_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared/datasets/chainkg"
+    or Path(__file__).resolve().parents[2].parent / "shared/datasets/chainkg"
 )
 
 pytestmark = [

@@ -12,7 +12,7 @@ from recommender.aliases import Alias
 from recommender.corpus import FirmMatch, MatchQuery, Region, Scope
 from recommender.engine import EngineConfig, Recommender
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 @pytest.fixture(scope="module")
