@@ -292,6 +292,7 @@ class ShardedIndexService(IndexService):
 
     def flush(self) -> None:
         """Save each shard's unsaved changes, then leave Ray (at shutdown)."""
+        self.wait_idle()  # a background catch-up (refresh_soon) still pushing writes to the shards
         with self._lock.write():
             try:
                 cluster.fetch([a.save.remote() for a in self.actors], timeout=cluster.BUILD_TIMEOUT_S)
