@@ -10,7 +10,9 @@ bureau's spreadsheet as text, never as a formula. Following the OWASP CSV-inject
 - in XLSX, cells from data are always typed as strings (openpyxl would otherwise store any text
   starting with ``=`` as a live formula);
 - numbers are written as numbers; a non-finite one (NaN, ±inf — which validation keeps out) is
-  written as an empty cell rather than as text a program might read back differently.
+  written as an empty cell rather than as text a program might read back differently;
+- in XLSX, a finite number beyond what a spreadsheet holds (Excel's largest is 9.99999999999999E+307;
+  1.79e308 is stored with 15–17 digits and read back as inf) is written as its text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import IO, Any
 # What a spreadsheet program may read as the start of a formula or command (DDE).
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
+# The largest magnitude a spreadsheet number may have (Excel's limit).
+XLSX_MAX_NUMBER = 9.99999999999999e307
 
 
 def guard_text(text: str) -> str:
@@ -78,6 +82,8 @@ def xlsx_append(sheet: Any, row: Iterable[Any]) -> None:
     # Drop the control characters first, then guard: "\x01=cmd" must not become a bare "=cmd".
     cells = []
     for value in safe_row(ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row):
+        if isinstance(value, float) and abs(value) > XLSX_MAX_NUMBER:
+            value = guard_text(repr(value))
         cell = Cell(sheet, value=value)
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never "f": data is not a formula, whatever it starts with
