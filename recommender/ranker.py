@@ -79,6 +79,60 @@ class FusionRanker:
         return np.asarray(X @ self.vector, dtype=np.float32)
 
 
+class TreeNodes:
+    """The flat node arrays of an ensemble, gathered tree by tree: each tree's child ids are offset
+    by the nodes before it, and a leaf has feature -1 and children 0 (what :class:`TreeRanker` walks)."""
+
+    def __init__(self) -> None:
+        self.feature: list[np.ndarray] = []
+        self.threshold: list[np.ndarray] = []
+        self.left: list[np.ndarray] = []
+        self.right: list[np.ndarray] = []
+        self.value: list[np.ndarray] = []
+        self.roots: list[int] = []
+        self.offset = 0
+
+    def add(
+        self,
+        feature: np.ndarray,
+        threshold: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+        value: np.ndarray,
+        is_leaf: np.ndarray,
+    ) -> None:
+        self.roots.append(self.offset)
+        self.feature.append(np.where(is_leaf, -1, feature))
+        self.threshold.append(threshold)
+        self.left.append(np.where(is_leaf, 0, left.astype(np.int64) + self.offset))
+        self.right.append(np.where(is_leaf, 0, right.astype(np.int64) + self.offset))
+        self.value.append(value)
+        self.offset += len(threshold)
+
+    def ranker(
+        self,
+        init: float,
+        learning_rate: float,
+        max_depth: int,
+        provenance: dict[str, object] | None,
+        prior_weight: float = 0.0,
+    ) -> TreeRanker:
+        return TreeRanker(
+            np.concatenate(self.feature),
+            np.concatenate(self.threshold),
+            np.concatenate(self.left),
+            np.concatenate(self.right),
+            np.concatenate(self.value),
+            np.asarray(self.roots),
+            init,
+            learning_rate,
+            max_depth,
+            FEATURE_NAMES,
+            provenance,
+            prior_weight,
+        )
+
+
 class TreeRanker:
     """Additive tree ensemble: ``init + lr * sum(tree(x))``, trees stored as flat node arrays."""
 
@@ -186,30 +240,21 @@ class TreeRanker:
     @classmethod
     def from_sklearn(cls, model: object, provenance: dict[str, object] | None = None) -> TreeRanker:
         """From a fitted ``sklearn.ensemble.GradientBoostingRegressor`` (squared error)."""
-        feats, thrs, lefts, rights, vals, roots = [], [], [], [], [], []
-        offset = 0
-        estimators = model.estimators_  # type: ignore[attr-defined]
-        for est in estimators[:, 0]:
+        nodes = TreeNodes()
+        for est in model.estimators_[:, 0]:  # type: ignore[attr-defined]
             t = est.tree_
-            roots.append(offset)
-            feats.append(np.where(t.children_left < 0, -1, t.feature))
-            thrs.append(t.threshold)
-            lefts.append(np.where(t.children_left < 0, 0, t.children_left + offset))
-            rights.append(np.where(t.children_right < 0, 0, t.children_right + offset))
-            vals.append(t.value[:, 0, 0])
-            offset += t.node_count
-        init = float(np.ravel(model.init_.constant_)[0])  # type: ignore[attr-defined]
-        return cls(
-            np.concatenate(feats),
-            np.concatenate(thrs),
-            np.concatenate(lefts),
-            np.concatenate(rights),
-            np.concatenate(vals),
-            np.asarray(roots),
-            init,
+            nodes.add(
+                t.feature,
+                t.threshold,
+                t.children_left,
+                t.children_right,
+                t.value[:, 0, 0],
+                t.children_left < 0,
+            )
+        return nodes.ranker(
+            float(np.ravel(model.init_.constant_)[0]),  # type: ignore[attr-defined]
             float(model.learning_rate),  # type: ignore[attr-defined]
             int(model.max_depth),  # type: ignore[attr-defined]
-            FEATURE_NAMES,
             provenance,
         )
 

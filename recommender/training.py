@@ -44,7 +44,7 @@ from .evaluation import (
     served_list,
 )
 from .features import FEATURE_NAMES, FIDX
-from .ranker import RERANK_POOL, FusionRanker, TreeRanker, prefilter
+from .ranker import RERANK_POOL, FusionRanker, TreeNodes, TreeRanker, prefilter
 from .text import normalize_key
 
 log = logging.getLogger(__name__)
@@ -223,32 +223,23 @@ def to_tree_ranker(
     A model trained on a feature subset is mapped back onto the full feature vector.
     """
     cols = _feature_columns(features)
-    feats, thrs, lefts, rights, vals, roots = [], [], [], [], [], []
-    offset = 0
+    tree_nodes = TreeNodes()
     max_depth = 0
     for stage in model._predictors:
         nodes = stage[0].nodes
-        roots.append(offset)
-        leaf = nodes["is_leaf"].astype(bool)
-        feats.append(np.where(leaf, -1, cols[nodes["feature_idx"]]))
-        thrs.append(nodes["num_threshold"])
-        lefts.append(np.where(leaf, 0, nodes["left"].astype(np.int64) + offset))
-        rights.append(np.where(leaf, 0, nodes["right"].astype(np.int64) + offset))
-        vals.append(nodes["value"])
+        tree_nodes.add(
+            cols[nodes["feature_idx"]],
+            nodes["num_threshold"],
+            nodes["left"],
+            nodes["right"],
+            nodes["value"],
+            nodes["is_leaf"].astype(bool),
+        )
         max_depth = max(max_depth, int(nodes["depth"].max()))
-        offset += len(nodes)
-    init = float(np.ravel(model._baseline_prediction)[0])
-    return TreeRanker(
-        np.concatenate(feats),
-        np.concatenate(thrs),
-        np.concatenate(lefts),
-        np.concatenate(rights),
-        np.concatenate(vals),
-        np.asarray(roots),
-        init,
+    return tree_nodes.ranker(
+        float(np.ravel(model._baseline_prediction)[0]),
         1.0,  # HistGradientBoosting leaf values already include the learning rate
         max_depth,
-        FEATURE_NAMES,
         provenance,
         PRIOR_WEIGHT if prior_weight is None else prior_weight,
     )
