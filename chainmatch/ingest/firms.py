@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from chainmatch.db import bump_revision, session_scope
 from chainmatch.ingest.readers import ParsedRecord
-from chainmatch.ingest.report import IngestReport, validation_issues
+from chainmatch.ingest.report import IngestReport
 from models.common import utcnow
 from models.firm import Firm, FirmCreate, FirmProduct, FirmTag
 from models.regions import is_known_province
@@ -48,18 +48,15 @@ def validate_firms(parsed: Iterable[ParsedRecord]) -> ValidatedFirms:
     report = out.report
     first_line: dict[str, int | None] = {}
     for item in parsed:
-        report.received += 1
-        if item.data is None:
-            report.invalid += 1
-            report.error(item.problem or "无法解析 (unreadable record)", line=item.line)
+        data = report.readable(item)
+        if data is None:
             continue
-        raw_id = item.data.get("id")
+        raw_id = data.get("id")
         record_id = str(raw_id) if raw_id is not None else None
         try:
-            record = FirmCreate.model_validate(item.data)
+            record = FirmCreate.model_validate(data)
         except ValidationError as exc:
-            report.invalid += 1
-            report.errors.extend(validation_issues(exc, line=item.line, record_id=record_id))
+            report.reject(exc, line=item.line, record_id=record_id)
             continue
         if record.id in first_line:
             report.invalid += 1

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from chainmatch.db import bump_revision, session_scope
 from chainmatch.ingest.readers import ParsedRecord
-from chainmatch.ingest.report import IngestReport, validation_issues
+from chainmatch.ingest.report import IngestReport
 from models.relation import ProductRelation, ProductRelationCreate
 
 logger = logging.getLogger(__name__)
@@ -27,16 +27,13 @@ def ingest_relations(
     report = IngestReport()
     valid: dict[tuple[str, str, str], ProductRelationCreate] = {}
     for item in parsed:
-        report.received += 1
-        if item.data is None:
-            report.invalid += 1
-            report.error(item.problem or "无法解析 (unreadable record)", line=item.line)
+        data = report.readable(item)
+        if data is None:
             continue
         try:
-            rel = ProductRelationCreate.model_validate(item.data)
+            rel = ProductRelationCreate.model_validate(data)
         except ValidationError as exc:
-            report.invalid += 1
-            report.errors.extend(validation_issues(exc, line=item.line, record_id=None))
+            report.reject(exc, line=item.line, record_id=None)
             continue
         if rel.product == rel.target:
             report.warn("产品与目标相同，已忽略 (self-relation ignored)", line=item.line, field="target")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
+
+if TYPE_CHECKING:
+    from chainmatch.ingest.readers import ParsedRecord
 
 # Pydantic's messages, said in Chinese first for the bureau and platform staff who read them.
 _ZH = {
@@ -77,6 +80,20 @@ class IngestReport(BaseModel):
         self, message: str, *, line: int | None = None, id: str | None = None, field: str | None = None
     ) -> None:
         self.errors.append(RecordIssue(line=line, id=id, field=field, message=message))
+
+    def readable(self, item: ParsedRecord) -> dict[str, Any] | None:
+        """Count a parsed record; its data, or ``None`` (with the reader's error) when it could not
+        be read."""
+        self.received += 1
+        if item.data is None:
+            self.invalid += 1
+            self.error(item.problem or "无法解析 (unreadable record)", line=item.line)
+        return item.data
+
+    def reject(self, exc: ValidationError, *, line: int | None, record_id: str | None) -> None:
+        """A record that failed validation: every field's issue, with its line and id."""
+        self.invalid += 1
+        self.errors.extend(validation_issues(exc, line=line, record_id=record_id))
 
     def require_records(self) -> None:
         """An input without a single record is an error, not a successful import of nothing."""
