@@ -12,7 +12,12 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from chainmatch.db import init_db, make_engine
+from chainmatch.ingest.firms import ingest_firms
+from chainmatch.ingest.readers import parse_records
+from chainmatch.ingest.relations import ingest_relations
 from chainmatch.settings import Settings
 from tests.servers import InProcessServer, LiveServer, free_port
 from tests.worlds import (
@@ -40,6 +45,7 @@ __all__ = [
     "LiveWorld",
     "World",
     "chainkg_path",
+    "chainkg_settings",
     "free_port",
     "fresh_database_url",
     "load_sample",
@@ -76,6 +82,27 @@ def chainkg_path(name: str) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "var")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Engine]:
+    """A migrated, empty database for ``settings``."""
+    engine = make_engine(settings)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+def chainkg_settings(data_dir: Path) -> Settings:
+    """Settings over a database holding the whole chainkg corpus (firms and product relations)."""
+    firms, relations = chainkg_path("firms.jsonl"), chainkg_path("product_relations.jsonl")
+    settings = make_settings(data_dir)
+    engine = make_engine(settings)
+    init_db(engine)
+    assert ingest_firms(engine, parse_records(firms.read_bytes(), name=firms.name)[0]).written
+    assert ingest_relations(engine, parse_records(relations.read_bytes(), name=relations.name)[0]).written
+    engine.dispose()
+    return settings
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,18 @@ POSTGRES_URL = os.environ.get("CHAINMATCH_TEST_POSTGRES_URL")
 _ENGINE_FIELDS = frozenset({"encoder", "query_prompt", "passage_prompt", "ranker_path", "alias_dir"})
 
 
+# Who may read a gap list of leader_a's in 广东省 (HTTP status by role; "none" = no key): the
+# platform, the list's province's bureau and its own leader; to anyone else it does not exist.
+LIST_READ_STATUS = {
+    "none": 401,
+    "admin": 200,
+    "bureau_gd": 200,
+    "bureau_js": 404,
+    "leader_a": 200,
+    "leader_b": 404,
+}
+
+
 def fresh_database_url() -> str | None:
     if not POSTGRES_URL:
         return None

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import World
+from tests.worlds import LIST_READ_STATUS
 
 pytestmark = pytest.mark.world()  # the sample cluster, in process
 
@@ -27,14 +28,7 @@ def new_list(world: World, title: str) -> str:
     return str(response.json()["id"])
 
 
-READ_EXPECT = {
-    "none": 401,
-    "admin": 200,
-    "bureau_gd": 200,
-    "bureau_js": 404,
-    "leader_a": 200,
-    "leader_b": 404,
-}
+READ_EXPECT = LIST_READ_STATUS
 WRITE_EXPECT = {
     "none": 401,
     "admin": 200,

@@ -9,6 +9,7 @@ import pytest
 
 from chainmatch.requirements import cert_key, distance_km
 from tests.twosided_world import LOCAL, OTHER, PRODUCT, TWIN_A, TWIN_B, World, make_world, offer_body
+from tests.worlds import LIST_READ_STATUS
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +57,7 @@ def test_requirements_are_as_confidential_as_the_list(world: World) -> None:
         assert _put(world, role, body) == code, role
     for role in ("supplier_a", "supplier_local"):
         assert _put(world, role, body) == 404, role
-    expected_read = {
-        "none": 401,
-        "admin": 200,
-        "bureau_gd": 200,
-        "bureau_js": 404,
-        "leader_a": 200,
-        "leader_b": 404,
-    }
-    for role, code in {**expected_read, "supplier_a": 404}.items():
+    for role, code in {**LIST_READ_STATUS, "supplier_a": 404}.items():
         with world.client(role) as c:
             response = c.get(f"/v1/gap-lists/{world.list_id}/requirements")
             assert response.status_code == code, role

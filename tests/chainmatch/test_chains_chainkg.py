@@ -14,12 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chainmatch.db import init_db, make_engine
-from chainmatch.ingest.firms import ingest_firms
-from chainmatch.ingest.readers import parse_records
-from chainmatch.ingest.relations import ingest_relations
 from recommender.text import normalize_key
-from tests.conftest import Keys, LiveServer, chainkg_path, make_keys, make_settings
+from tests.conftest import Keys, LiveServer, chainkg_path, chainkg_settings, make_keys
 
 pytestmark = [pytest.mark.slow, pytest.mark.chainkg]
 
@@ -29,17 +25,11 @@ GD = "广东省"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys, Path]]:
-    firms, relations = chainkg_path("firms.jsonl"), chainkg_path("product_relations.jsonl")
-    settings = make_settings(tmp_path_factory.mktemp("chainkg") / "var")
-    db = make_engine(settings)
-    init_db(db)
-    assert ingest_firms(db, parse_records(firms.read_bytes(), name=firms.name)[0]).written
-    assert ingest_relations(db, parse_records(relations.read_bytes(), name=relations.name)[0]).written
-    db.dispose()
+    settings = chainkg_settings(tmp_path_factory.mktemp("chainkg") / "var")
     # chainkg has no 链主企业 tags or gap lists: any two listed firms stand in for the leader keys
     keys = make_keys(settings, "688268", "600000")
     with LiveServer(settings) as server:
-        yield server, keys, firms.parent
+        yield server, keys, chainkg_path("firms.jsonl").parent
 
 
 def raw_makers(folder: Path, product: str, depth: int = 2) -> dict[str, dict[str, object]]:

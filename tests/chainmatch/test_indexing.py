@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy.engine import Engine
 
-from chainmatch.db import init_db, make_engine
 from chainmatch.indexing import CHECKPOINT_MIN_CHANGES, IndexService, engine_config
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import ParsedRecord
@@ -25,14 +22,6 @@ def ingest(db: Engine, records: list[dict[str, object]]) -> None:
 
 def persisted_firms(settings: Settings) -> int:
     return Recommender.load(settings.index_dir, engine_config(settings)).n_firms
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings)
-    init_db(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_writes_are_caught_up_at_once_and_saved_only_at_checkpoints(settings: Settings, db: Engine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from chainmatch.db import init_db, make_engine, read_state
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import UnreadableInput, parse_records
 from chainmatch.ingest.relations import ingest_relations
-from chainmatch.settings import Settings
 from models.firm import Firm, FirmProduct, FirmTag
 from models.relation import ProductRelation
 from models.uscc import uscc_check_char, validate_uscc
@@ -39,14 +37,6 @@ def jsonl(records: list[dict]) -> bytes:
 
 def count(session: Session, model: type) -> int:
     return int(session.exec(select(func.count()).select_from(model)).one())
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings)
-    init_db(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_good_file_is_written_and_normalised(db: Engine) -> None:

@@ -12,12 +12,8 @@ from typing import Any
 
 import pytest
 
-from chainmatch.db import init_db, make_engine
-from chainmatch.ingest.firms import ingest_firms
-from chainmatch.ingest.readers import parse_records
-from chainmatch.ingest.relations import ingest_relations
 from tests.chainmatch.test_chains import CHAIN_ID
-from tests.conftest import Keys, LiveServer, LiveWorld, chainkg_path, make_keys, make_settings
+from tests.conftest import Keys, LiveServer, LiveWorld, chainkg_settings, make_keys
 from tests.e2e.test_dashboard_browser import CHROMEDRIVER, CHROMIUM, driver, screenshot, wait_for
 from tests.worlds import serve_live_sample
 
@@ -152,13 +148,7 @@ def test_bureau_walks_the_map_on_the_sample(sample: LiveWorld, driver: Any, tmp_
 
 @pytest.fixture(scope="module")
 def chainkg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys, str]]:
-    firms, relations = chainkg_path("firms.jsonl"), chainkg_path("product_relations.jsonl")
-    settings = make_settings(tmp_path_factory.mktemp("chainkg-map") / "var")
-    db = make_engine(settings)
-    init_db(db)
-    assert ingest_firms(db, parse_records(firms.read_bytes(), name=firms.name)[0]).written
-    assert ingest_relations(db, parse_records(relations.read_bytes(), name=relations.name)[0]).written
-    db.dispose()
+    settings = chainkg_settings(tmp_path_factory.mktemp("chainkg-map") / "var")
     keys = make_keys(settings, "688268", "600000")
     with LiveServer(settings) as server:
         body = {
