@@ -11,9 +11,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
-from sqlmodel import col
 
-from api.deps import IndexDep, ReadSessionDep
+from api.deps import IndexDep
 from api.downloads import attachment
 from api.web.common import (
     BureauUserDep,
@@ -29,19 +28,15 @@ from api.web.common import (
     region_args,
 )
 from chainmatch.chains import svg
-from chainmatch.chains.outreach import PIPELINE, list_records
+from chainmatch.chains.outreach import PIPELINE
 from chainmatch.chains.render import ReportFormat
 from chainmatch.chains.report import link_candidates
 from chainmatch.chains.schemas import ReportRequest
-from chainmatch.chains.scope import region_key
 from chainmatch.errors import ChainMatchError, ChainNotFound, NotFound, http_status
-from chainmatch.gaplists import visible_lists
-from chainmatch.services import chains, gap_lists, outreach, reports
+from chainmatch.services import chains, gap_lists, offers, outreach, reports
 from chainmatch.services.context import Caller
-from chainmatch.twosided import offer_marks
 from models.apikey import Role
 from models.chain import ChainNodePublic
-from models.gap import GapList
 from models.outreach import Stage
 from recommender.corpus import Region
 
@@ -51,11 +46,11 @@ ChainIdP = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, user: UserDep, caller: CallerDep, session: ReadSessionDep) -> Response:
+def home(request: Request, user: UserDep, caller: CallerDep) -> Response:
     if user.role is Role.SUPPLIER:  # a supplier's dashboard is its supply offers
         return RedirectResponse("/offers", status.HTTP_303_SEE_OTHER)
     if user.role is Role.LEADER:  # its own gap lists and their recommendations — never anyone else's
-        lists = session.exec(visible_lists(user.principal).order_by(col(GapList.created_at))).all()
+        lists = gap_lists.lists_oldest_first(caller)
         recommendations = [gap_lists.recommendations(caller, gl.id, k=5) for gl in lists]
         pairs = list(zip(lists, recommendations, strict=True))
         return page("leader.html", **common(request, user, lists=pairs))
@@ -122,7 +117,6 @@ def link_page(
     node_id: Annotated[str, Path(max_length=64)],
     user: BureauUserDep,
     caller: CallerDep,
-    session: ReadSessionDep,
     index: IndexDep,
     region: RegionQ = None,
     city: CityQ = None,
@@ -141,17 +135,13 @@ def link_page(
             if link.score is None
             else link_candidates(index, where, link, assessment, k=k, products=products)
         )
-        records = list_records(
-            session, user.principal, chain_id=chain_id, node_id=node_id, region=where, limit=1000
+        records = outreach.records_at(caller, where, chain_id=chain_id, node_id=node_id)
+        tracked = {(r.product, r.firm_id): r for r in records}
+        marks = offers.marks(  # firms that declared they will supply it (配套意愿)
+            caller,
+            where,
+            [(p.product, [*p.investment_targets, *p.local_suppliers]) for p in candidates],
         )
-        tracked = {(r.product, r.firm_id): r for r in records if r.region_key == region_key(where)}
-        with index.searching() as engine:  # firms that declared they will supply it (配套意愿)
-            marks = offer_marks(
-                session,
-                engine.understand,
-                where,
-                [(p.product, [*p.investment_targets, *p.local_suppliers]) for p in candidates],
-            )
         context.update(
             link=link,
             candidates=candidates,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Path, Request, UploadF
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from api.deps import ReadSessionDep, SettingsDep
+from api.deps import SettingsDep
 from api.web.common import (
     CallerDep,
     UserDep,
@@ -25,7 +25,6 @@ from api.web.common import (
     validation_message,
 )
 from chainmatch.errors import ChainMatchError, NotFound
-from chainmatch.gaplists import get_visible, items_of
 from chainmatch.services import gap_lists, match, requirements
 from models.apikey import Role
 from models.gap import GapItemCreate, GapListCreate, GapListUpdate
@@ -150,7 +149,7 @@ def list_page(request: Request, list_id: ListId, user: UserDep, caller: CallerDe
 
 @router.post("/lists/{list_id}/requirements")
 async def save_requirements(
-    request: Request, list_id: ListId, user: UserDep, caller: CallerDep, session: ReadSessionDep
+    request: Request, list_id: ListId, user: UserDep, caller: CallerDep
 ) -> RedirectResponse:
     """One fieldset per item: ``req-<n>-<field>``; a line left empty means no requirement."""
     form = await request.form()
@@ -160,11 +159,10 @@ async def save_requirements(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "招商局不能修改企业的清单 (bureaus cannot modify gap lists)"
         )
-    gap_list = get_visible(session, user.principal, list_id)
-    if gap_list is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    names = [item.name for item in items_of(session, gap_list)]
-    session.rollback()  # end the read: the service writes in its own transaction
+    try:
+        names = requirements.item_names(caller, list_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from exc
     entries = []
     for n, name in enumerate(names):
 

@@ -10,9 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
-from sqlmodel import col
 
-from api.deps import ReadSessionDep
 from api.web.common import (
     CallerDep,
     UserDep,
@@ -24,33 +22,29 @@ from api.web.common import (
     split_parts,
     validation_message,
 )
-from chainmatch import offers as offers_mod
 from chainmatch.errors import ChainMatchError
 from chainmatch.services import offers
 from models.apikey import Role
-from models.offer import SupplyOffer, SupplyOfferCreate, SupplyOfferUpdate
+from models.offer import SupplyOfferCreate, SupplyOfferUpdate
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/offers", response_class=HTMLResponse)
-def offers_page(request: Request, user: UserDep, session: ReadSessionDep) -> HTMLResponse:
+def offers_page(request: Request, user: UserDep, caller: CallerDep) -> HTMLResponse:
     if user.role is Role.LEADER:
         return error_page(
             request, user, "链主企业在匹配结果中查看配套意愿 (leaders see offers in their matches)"
         )
-    rows = session.exec(
-        offers_mod.visible_offers(user.principal).order_by(col(SupplyOffer.updated_at).desc()).limit(200)
-    ).all()
-    offers = offers_mod.publics(session, rows)
+    shown = offers.latest(caller, limit=200)
     edit_id = request.query_params.get("edit")
-    editing = next((o for o in offers if o.id == edit_id), None)
+    editing = next((o for o in shown if o.id == edit_id), None)
     return page(
         "offers.html",
         **common(
             request,
             user,
-            offers=offers,
+            offers=shown,
             editing=editing,
             default_until=(date.today() + timedelta(days=365)).isoformat(),
             names_firm=user.role is not Role.SUPPLIER,

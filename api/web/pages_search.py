@@ -11,18 +11,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, col, select
 
-from api.deps import IndexDep, ReadSessionDep
-from api.web.common import NEXT_LENGTH, BureauUserDep, CityQ, RegionQ, common, domain, page
-from chainmatch.chains.outreach import list_records
-from chainmatch.chains.scope import region_key, region_label
-from chainmatch.chains.store import list_chains
+from api.deps import IndexDep
+from api.web.common import NEXT_LENGTH, BureauUserDep, CallerDep, CityQ, RegionQ, common, domain, page
+from chainmatch.chains.scope import region_label
 from chainmatch.errors import RegionMissing
 from chainmatch.matching import reading_rows, recommend_text
+from chainmatch.services import chains, outreach
+from chainmatch.services.context import Caller
 from chainmatch.services.regions import resolve_region
 from models.apikey import Role
-from models.chain import ChainNode
 from recommender.corpus import MatchQuery, Region, Scope
 from recommender.errors import InvalidQuery
 from recommender.text import normalize_key, normalize_text
@@ -47,24 +45,16 @@ class NodeChoice:
         return f"{self.chain_id}/{self.node_id}"
 
 
-def _node_choices(session: Session) -> list[NodeChoice]:
-    chains = {c.id: c for c in list_chains(session)}
-    if not chains:
-        return []
-    nodes = session.exec(
-        select(ChainNode)
-        .where(col(ChainNode.chain_id).in_(list(chains)))
-        .order_by(col(ChainNode.chain_id), col(ChainNode.position))
-    ).all()
+def _node_choices(caller: Caller) -> list[NodeChoice]:
     return [
         NodeChoice(
-            chain_id=n.chain_id,
-            node_id=n.key,
-            label=f"{chains[n.chain_id].name} · {n.name}",
+            chain_id=chain.id,
+            node_id=n.id,
+            label=f"{chain.name} · {n.name}",
             keys=frozenset(normalize_key(x) for x in [n.name, *n.products] if x),
-            province=chains[n.chain_id].region_province,
+            province=chain.region_province,
         )
-        for n in nodes
+        for chain, n in chains.all_nodes(caller)
     ]
 
 
@@ -83,8 +73,8 @@ def _node_for(
     return found[0], True
 
 
-def _admin_default_region(session: Session) -> Region | None:
-    for summary in list_chains(session):
+def _admin_default_region(caller: Caller) -> Region | None:
+    for summary in chains.list_chains(caller):
         if summary.region_province:
             return Region(summary.region_province, summary.region_city)
     return None
@@ -94,7 +84,7 @@ def _admin_default_region(session: Session) -> Region | None:
 def search_page(
     request: Request,
     user: BureauUserDep,
-    session: ReadSessionDep,
+    caller: CallerDep,
     index: IndexDep,
     q: Annotated[str, Query(max_length=200)] = "",
     description: Annotated[str, Query(max_length=2000)] = "",
@@ -106,8 +96,8 @@ def search_page(
 
     def render_search() -> HTMLResponse:
         text = normalize_text(q)
-        default = _admin_default_region(session) if user.role is Role.ADMIN else None
-        choices = _node_choices(session)
+        default = _admin_default_region(caller) if user.role is Role.ADMIN else None
+        choices = _node_choices(caller)
         try:
             where: Region | None = resolve_region(user.principal, region, city, default=default)
         except RegionMissing:
@@ -152,17 +142,10 @@ def search_page(
         node, auto = _node_for(choices, link, [product, *understood.synonyms], where)
         tracked: dict[str, Any] = {}
         if node is not None:
-            records = list_records(
-                session,
-                user.principal,
-                chain_id=node.chain_id,
-                node_id=node.node_id,
-                region=where,
-                limit=1000,
+            records = outreach.records_at(
+                caller, where, chain_id=node.chain_id, node_id=node.node_id, product=product
             )
-            tracked = {
-                r.firm_id: r for r in records if r.region_key == region_key(where) and r.product == product
-            }
+            tracked = {r.firm_id: r for r in records}
         args = {
             key: value
             for key, value in (

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from chainmatch.chains import assessment, builder, store
 from chainmatch.chains.corpus import corpus_view
@@ -22,11 +22,14 @@ from chainmatch.chains.schemas import GapCandidates, WeakLinkAssessment, gap_lis
 from chainmatch.chains.scope import region_label
 from chainmatch.services.context import Caller
 from chainmatch.services.regions import resolve_region
+from models import mapping
 from models.apikey import Role
 from models.chain import (
     Chain,
     ChainCreate,
     ChainFromGraph,
+    ChainNode,
+    ChainNodePublic,
     ChainPublic,
     ChainSource,
     ChainSummary,
@@ -88,6 +91,21 @@ def list_chains(caller: Caller) -> list[ChainSummary]:
     caller.require(*CHAIN_ROLES)
     with caller.reading() as session:
         return store.list_chains(session)
+
+
+def all_nodes(caller: Caller) -> list[tuple[ChainSummary, ChainNodePublic]]:
+    """Every node of every chain, with its chain: by chain id, then in the chain's order."""
+    caller.require(*CHAIN_ROLES)
+    with caller.reading() as session:
+        summaries = {c.id: c for c in store.list_chains(session)}
+        if not summaries:
+            return []
+        nodes = session.exec(
+            select(ChainNode)
+            .where(col(ChainNode.chain_id).in_(list(summaries)))
+            .order_by(col(ChainNode.chain_id), col(ChainNode.position))
+        ).all()
+        return [(summaries[n.chain_id], mapping.to_public(ChainNodePublic, n, id=n.key)) for n in nodes]
 
 
 def read_chain(caller: Caller, chain_id: str) -> ChainPublic:

@@ -83,6 +83,13 @@ def list_page(caller: Caller, *, limit: int, cursor: str | None = None) -> Page[
     return Page[GapListPublic](items=items, next_cursor=rows[-1].id if more and rows else None)
 
 
+def lists_oldest_first(caller: Caller) -> list[GapList]:
+    """The lists the caller may see, oldest first, without their items (so no read of a list is
+    audited: a page shows their titles and asks :func:`recommendations` for each)."""
+    with caller.reading() as session:
+        return list(session.exec(gaplists.visible_lists(caller.principal).order_by(col(GapList.created_at))))
+
+
 def read(caller: Caller, list_id: str) -> GapListPublic:
     with caller.reading() as session:
         public = gaplists.list_public(session, find_in(session, caller, list_id))

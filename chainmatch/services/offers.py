@@ -4,6 +4,9 @@ imports them in bulk. Leaders have no access (a matching offer marks a firm in t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlmodel import Session, col
 
 from chainmatch import offers
@@ -11,6 +14,7 @@ from chainmatch.audit import audit
 from chainmatch.errors import UnreadableInput
 from chainmatch.services.access import Access
 from chainmatch.services.context import Caller
+from chainmatch.twosided import offer_marks
 from models.apikey import Role
 from models.matching import Page
 from models.offer import (
@@ -20,6 +24,7 @@ from models.offer import (
     SupplyOfferRevision,
     SupplyOfferUpdate,
 )
+from recommender.corpus import Region
 
 OFFER_ROLES = (Role.SUPPLIER, Role.BUREAU, Role.ADMIN)
 
@@ -73,6 +78,16 @@ def latest(caller: Caller, *, limit: int, firm_id: str | None = None) -> list[Su
     with caller.reading() as session:
         rows = session.exec(query.order_by(col(SupplyOffer.updated_at).desc()).limit(limit)).all()
         return offers.publics(session, rows)
+
+
+def marks(
+    caller: Caller, region: Region, lists: Sequence[tuple[str, Sequence[Any]]]
+) -> dict[tuple[str, str], str]:
+    """(product, firm id) → the offer line, for the candidates shown under each product of
+    ``lists`` whose firm declared it will supply the product to ``region`` (配套意愿)."""
+    caller.require(*OFFER_ROLES)
+    with caller.reading() as session, caller.index.searching() as engine:
+        return offer_marks(session, engine.understand, region, lists)
 
 
 def read(caller: Caller, offer_id: str) -> SupplyOfferPublic:

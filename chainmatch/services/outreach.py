@@ -5,6 +5,7 @@ from one that does not exist (404)."""
 from __future__ import annotations
 
 from chainmatch.chains import outreach as pipeline
+from chainmatch.chains.scope import region_key
 from chainmatch.services.context import Caller
 from chainmatch.services.regions import resolve_region
 from models.apikey import Role
@@ -19,6 +20,7 @@ from models.outreach import (
     Stage,
     StageChange,
 )
+from recommender.corpus import Region
 
 OUTREACH_ROLES = (Role.BUREAU, Role.ADMIN)
 
@@ -68,6 +70,28 @@ def list_records(
         records = records[:size]
         items = pipeline.publics(session, records)
     return Page[OutreachPublic](items=items, next_cursor=str(records[-1].id) if more and records else None)
+
+
+def records_at(
+    caller: Caller,
+    region: Region,
+    *,
+    chain_id: str,
+    node_id: str,
+    product: str | None = None,
+    limit: int = 1000,
+) -> list[OutreachPublic]:
+    """The records of a chain node tracked for exactly ``region`` (a province's, not its cities'),
+    oldest first; only ``product``'s when given. The first ``limit`` records of the node in the
+    caller's scope are looked at."""
+    caller.require(*OUTREACH_ROLES)
+    key = region_key(region)
+    with caller.reading() as session:
+        records = pipeline.list_records(
+            session, caller.principal, chain_id=chain_id, node_id=node_id, region=region, limit=limit
+        )
+        kept = [r for r in records if r.region_key == key and (product is None or r.product == product)]
+        return pipeline.publics(session, kept)
 
 
 def feedback(caller: Caller, *, chain_id: str | None = None) -> list[FeedbackRow]:

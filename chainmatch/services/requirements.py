@@ -33,6 +33,13 @@ def read(caller: Caller, list_id: str) -> RequirementsPublic:
     return public
 
 
+def item_names(caller: Caller, list_id: str) -> list[str]:
+    """The names of the list's items in order, for a form of requirements about to be sent to
+    :func:`replace` (which audits the write; this read is not audited on its own)."""
+    with caller.reading() as session:
+        return [item.name for item in gaplists.items_of(session, find_in(session, caller, list_id))]
+
+
 def replace(caller: Caller, list_id: str, body: RequirementsUpdate) -> RequirementsPublic:
     """Replace the list's requirements (one entry per item at most, each naming an item of the
     list: :class:`~chainmatch.errors.RequirementError` naming ``requirements[i].item`` otherwise)."""
