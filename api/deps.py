@@ -13,9 +13,9 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.audit import ReadAudit, route_of
 from api.ratelimit import RateLimiter
 from api.web.session import check_csrf_header, cookie_session
+from chainmatch.audit import ReadAudit, route_of
 from chainmatch.db import writer
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal, authenticate

@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 from pydantic import ValidationError
 
-from api.audit import route_of
 from api.deps import DbDep, IndexDep, RateLimiterDep, SettingsDep, throttle
 from api.web import session as web_session
+from chainmatch.audit import route_of
 from chainmatch.chains import svg
 from chainmatch.chains.outreach import PIPELINE
 from chainmatch.errors import ChainMatchError, http_status
