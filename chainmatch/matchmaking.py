@@ -16,7 +16,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col
 
-from chainmatch import offers as offers_mod
+from chainmatch import offermatch
 from chainmatch.chains.schemas import GapListRef
 from chainmatch.chains.scope import region_label
 from chainmatch.exports import xlsx_append
@@ -137,7 +137,7 @@ def pairs_for_item(
                 )
     # Willing firms the engine did not retrieve for this item.
     done = {d.firm_id for d in ranked.done}
-    item_keys = offers_mod.ItemKeys.of(item.name, ctx.engine.understand)
+    item_keys = offermatch.ItemKeys.of(item.name, ctx.engine.understand)
     requirement = ctx.requirements.get(item.name)
     for firm_id, firm_offers in all_offers.items():
         if firm_id in seen or firm_id in done or firm_id == gap_list.leader_firm_id:
@@ -157,7 +157,7 @@ def pairs_for_item(
             continue
         local = ctx.region.contains(firm)
         score = UNRETRIEVED_SCORE + verdict.adjustment
-        reasons = [offers_mod.offer_reason(offer, product, invests), *verdict.reasons()]
+        reasons = [offermatch.offer_reason(offer, product, invests), *verdict.reasons()]
         reasons.append("登记意愿覆盖该产品（企业档案的主营产品中未列出）")
         if ctx.adjust is not None:
             score += ctx.adjust(FirmMatch(firm=firm, score=UNRETRIEVED_SCORE), ctx.region, True)
@@ -187,7 +187,7 @@ def matchmaking(
     with_contact: bool,
 ) -> MatchmakingResponse:
     """``contexts``: (context, items, leader name) per gap list the caller may read."""
-    all_offers = offers_mod.valid_offers_of(session)
+    all_offers = offermatch.valid_offers_of(session)
     pairs: list[MatchPair] = []
     n_items = 0
     for ctx, items, leader_name in contexts:

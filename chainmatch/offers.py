@@ -28,10 +28,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from chainmatch.errors import OfferError, OfferForbidden, OfferNotFound
 from chainmatch.keys import Principal
-from chainmatch.offermatch import ItemKeys as ItemKeys  # re-exported for chainmatch.matchmaking
-from chainmatch.offermatch import offer_reason as offer_reason
 from chainmatch.offermatch import today
-from chainmatch.offermatch import valid_offers_of as valid_offers_of
 from models import mapping
 from models.apikey import Role
 from models.common import utcnow
