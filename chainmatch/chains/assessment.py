@@ -37,7 +37,6 @@ from sqlmodel import Session
 
 from chainmatch.chains.corpus import CorpusView, corpus_view
 from chainmatch.chains.declared import NodeIndex, declaration_of, declared_items, lists_of, summary_of
-from chainmatch.chains.gapcandidates import gap_candidates
 from chainmatch.chains.schemas import (
     Declaration,
     Level,
@@ -54,8 +53,7 @@ from models.chain import Chain, Segment
 from models.common import utcnow
 from recommender.corpus import Region
 
-# Re-exported: other modules import these from here.
-__all__ = ["assess", "gap_candidates", "hhi", "level_of", "region_in", "supply_flag"]
+__all__ = ["assess", "level_of"]
 
 WEIGHTS: dict[str, float] = {
     "local_gap": 0.35,

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from chainmatch.chains.assessment import assess, gap_candidates, region_in
+from chainmatch.chains.assessment import assess
 from chainmatch.chains.corpus import corpus_view
+from chainmatch.chains.gapcandidates import gap_candidates
 from chainmatch.chains.schemas import (
     ChainReport,
     MapEntry,
@@ -27,6 +28,7 @@ from chainmatch.chains.schemas import (
     WeakLinkAssessment,
 )
 from chainmatch.chains.store import live_chain, to_public
+from chainmatch.chains.supply import region_in
 from chainmatch.indexing import IndexService
 from chainmatch.keys import Principal
 from chainmatch.matching import firm_filter

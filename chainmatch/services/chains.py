@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from chainmatch.chains import assessment, builder, store
+from chainmatch.chains import assessment, builder, gapcandidates, store
 from chainmatch.chains.corpus import corpus_view
 from chainmatch.chains.investmap import InvestmentMap, MapQuery, build_map
 from chainmatch.chains.schemas import GapCandidates, WeakLinkAssessment, gap_lists_read
@@ -186,7 +186,7 @@ def gap_candidates(
     """For each of the region's chain leaders: upstream needs of its products that at most
     ``max_local`` local firms make, and whether the leader declared them."""
     with _assessing(caller, chain_id, province, city) as (session, chain, region):
-        result = assessment.gap_candidates(
+        result = gapcandidates.gap_candidates(
             session, chain, region, caller.principal, max_local_makers=max_local
         )
     caller.record("gap_candidates", "chain", chain_id)
@@ -199,7 +199,7 @@ def chain_overview(caller: Caller, chain_id: str, province: str | None, city: st
     with _assessing(caller, chain_id, province, city) as (session, chain, region):
         view = corpus_view(session)
         assessed = assessment.assess(session, chain, region, caller.principal, view=view)
-        gaps = assessment.gap_candidates(session, chain, region, caller.principal, view=view)
+        gaps = gapcandidates.gap_candidates(session, chain, region, caller.principal, view=view)
         public = store.to_public(session, chain)
     caller.record("weak_links", "chain", chain_id)
     caller.record_lists("weak_links", gap_lists_read(assessed, gaps))
