@@ -128,6 +128,19 @@ class FaissIndex:
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 
+    def search_many(self, queries: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each row of ``queries`` in one FAISS call (its threads split the
+        queries; each query's answer is the one :meth:`search` gives it alone)."""
+        k = min(k, self.ntotal)
+        if k <= 0 or not len(queries):
+            return [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)) for _ in range(len(queries))]
+        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        out = []
+        for row_ids, row_scores in zip(ids, scores, strict=True):
+            keep = row_ids >= 0
+            out.append((row_ids[keep].astype(np.int64), row_scores[keep].astype(np.float32)))
+        return out
+
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 

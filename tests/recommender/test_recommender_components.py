@@ -289,3 +289,18 @@ def test_sorted_keys_find_every_key_by_length_group_and_map_from_disk(tmp_path: 
     keys.save(tmp_path, "t")
     mapped = SortedKeys.load(tmp_path, "t")
     assert [mapped.find(w) for w in order] == list(range(len(order))) and mapped.find("b") == -1
+
+
+@pytest.mark.parametrize("ann_threshold", [10_000, 1_000])  # flat, hnsw
+def test_search_many_answers_each_query_as_search_does(ann_threshold: int) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = make_index(x, np.arange(3000, dtype=np.int64), ann_threshold)
+    queries = x[:40] + rng.standard_normal((40, 16)).astype(np.float32) * 0.2
+    answers = index.search_many(queries, 25)
+    assert len(answers) == 40
+    for q, (ids, scores) in zip(queries, answers, strict=True):
+        one_ids, one_scores = index.search(q, 25)
+        assert ids.tolist() == one_ids.tolist() and scores.tolist() == one_scores.tolist()
+    assert index.search_many(queries[:0], 5) == []
