@@ -222,7 +222,8 @@ class QueryParser:
             specs=tuple(specs),
             annual_demand_cny=money,
             sourcing=sourcing,
-            unparsed=tuple(unparsed + reading.rest),
+            # the predicate after the noun phrase (目前100%依赖日本进口) is read into ``sourcing``
+            unparsed=tuple(unparsed + [r for r in reading.rest if not states_sourcing(r)]),
         )
 
     def _doubt_unlisted(self, confidence: float, names: Sequence[str]) -> float:

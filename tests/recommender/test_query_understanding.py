@@ -125,6 +125,16 @@ def test_the_parts_of_a_reading() -> None:
     assert not any("进口" in x or "日本" in x or "供应商" in x for x in (*u.specs, *u.unparsed))
 
 
+def test_a_sourcing_predicate_after_the_product_is_read_not_left_over() -> None:
+    u = _parser().parse("我司质谱仪所用离子源目前100%依赖日本进口，仅有一家供应商")
+    assert (u.product, u.for_product) == ("离子源", "质谱仪")
+    assert u.sourcing.import_share == pytest.approx(1.0) and u.sourcing.countries == ("日本",)
+    assert u.sourcing.single_supplier
+    assert u.unparsed == ()
+    # what is not sourcing stays visible as context
+    assert "交期长" in _parser().parse("离子源目前依赖进口，交期长").unparsed
+
+
 def test_purpose_and_qualifiers() -> None:
     u = _parser().parse("ACS树脂合成工序用硫酸")
     assert (u.product, u.for_product) == ("硫酸", "ACS树脂")
