@@ -96,20 +96,28 @@ def scratch_copy(data_dir: Path, name: str) -> Iterator[Path]:
 
 @contextmanager
 def served(
-    data_dir: Path, *, port: int, workers: int = 1, log_name: str = "server.log"
+    data_dir: Path,
+    *,
+    port: int,
+    workers: int = 1,
+    log_name: str = "server.log",
+    env: dict[str, str] | None = None,
+    ready_timeout_s: float = 600,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`chainmatch serve` on ``port`` (rate limit off), ready when this yields (url, process)."""
-    env = dict(
+    """`chainmatch serve` on ``port`` (rate limit off), ready when this yields (url, process);
+    ``env`` adds or overrides settings (e.g. CHAINMATCH_SHARDS)."""
+    server_env = dict(
         os.environ,
         CHAINMATCH_DATA_DIR=str(data_dir),
         CHAINMATCH_RATE_LIMIT_PER_MINUTE="0",
         CHAINMATCH_LOG_LEVEL="WARNING",
     )
-    env.pop("CHAINMATCH_DATABASE_URL", None)
+    server_env.update(env or {})
+    server_env.pop("CHAINMATCH_DATABASE_URL", None)
     log = open(data_dir.parent / log_name, "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [str(BIN / "chainmatch"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
+        env=server_env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -125,8 +133,8 @@ def served(
                     break
             except httpx.HTTPError:
                 pass
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("server not ready in 10 min")
+            if time.perf_counter() - started > ready_timeout_s:
+                raise RuntimeError(f"server not ready in {ready_timeout_s:.0f} s")
             time.sleep(0.5)
         print(f"server ready in {time.perf_counter() - started:.0f} s", flush=True)
         yield url, server
