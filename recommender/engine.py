@@ -192,10 +192,25 @@ class Recommender:
     def match(self, query: MatchQuery, *, evidence: QueryEvidence | None = None) -> list[FirmMatch]:
         """Top-k firms for ``query`` within ``query.scope`` of ``query.region``, filters applied.
         ``evidence``: the corpus's, when this engine holds one shard of it (:mod:`recommender.merge`)."""
+        k = self._validate_match(query)
+        return self._rank_match(self._score(query, evidence), query, k, evidence)
+
+    def match_many(self, queries: Sequence[MatchQuery]) -> list[list[FirmMatch] | errors.RecommenderError]:
+        """:meth:`match` of each query, in order (a query's error in its slot), answered together:
+        what several queries share is computed once (:mod:`recommender.batch`)."""
+        from .batch import match_many
+
+        return match_many(self, queries)
+
+    def _validate_match(self, query: MatchQuery) -> int:
         k = self._validate(query)
         if query.scope is not Scope.ALL and query.region is None:
             raise errors.RegionRequired(f"scope {query.scope.value!r} needs query.region")
-        s = self._score(query, evidence)
+        return k
+
+    def _rank_match(
+        self, s: QueryScores, query: MatchQuery, k: int, evidence: QueryEvidence | None = None
+    ) -> list[FirmMatch]:
         listed = None if evidence is None else evidence.item_listed[query.scope]
         mask = self.filters.mask(query, query.scope)
         return self.ranking.rank(

@@ -1,0 +1,134 @@
+"""Many queries answered together (:meth:`Recommender.match_many`; the service's ``POST /v1/match/batch``).
+
+A data platform re-matching a province asks every weak link twice (investment targets outside the
+region, local suppliers inside it), and the same weak link (硫酸, 电源模块) stands in many leaders'
+lists. The channels' answers do not depend on the scope, the region or the filters, only on a few
+fields of the channel query (:data:`CHANNEL_INPUTS`), so each distinct input is searched once; and
+two queries that read alike, ask the same firms and rank them the same way share one ranking.
+
+The queries are answered in the order of their item, so that every query of one item is answered
+while that item's channel answers are held (each is a few arrays over every firm row: memory is
+that of one item at a time, whatever the batch's size). Every answer is the one :meth:`match`
+gives the query alone (tests/recommender/test_batch_matching.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .channels import ChannelQuery
+from .corpus import FirmMatch, MatchQuery
+from .errors import RecommenderError
+from .features import ChannelArrays, GraphMatches
+from .ranking import QueryScores
+from .understanding import Understanding
+
+if TYPE_CHECKING:
+    from .engine import Recommender
+
+# What each channel reads of a ChannelQuery (recommender.channels; a batch has no shard floors):
+# queries equal in it share the channel's answer.
+CHANNEL_INPUTS: dict[str, Callable[[ChannelQuery], Hashable]] = {
+    "tfidf": lambda cq: cq.item,
+    "bm25": lambda cq: cq.full,
+    "dense": lambda cq: cq.item,
+    "graph": lambda cq: (cq.item, cq.synonyms, cq.for_product),
+}
+
+
+@dataclass
+class _Planned:
+    """A valid query of the batch: its slot, its cut, its reading and its channel query."""
+
+    slot: int
+    query: MatchQuery
+    k: int
+    understanding: Understanding
+    cq: ChannelQuery
+
+    def order(self) -> tuple[str, str, str, tuple[str, ...]]:
+        """Queries of one item together, and within it those of one channel input."""
+        return self.cq.item, self.cq.full, self.cq.for_product or "", self.cq.synonyms
+
+    def ranking_key(self) -> Hashable:
+        """Queries equal in this are ranked alike: the same channel answers, the same reading as
+        far as the ranking reads it (confidence, how the product was found), the same query but
+        for its text (which reaches the ranking only through the channel query and the reading)."""
+        u = self.understanding
+        return (
+            tuple(inputs(self.cq) for inputs in CHANNEL_INPUTS.values()),
+            u.confidence,
+            u.via,
+            replace(self.query, text="", description=None),
+        )
+
+
+class _ItemSearches:
+    """The channel answers of the item being answered; forgotten when the next item starts."""
+
+    def __init__(self, engine: Recommender) -> None:
+        self.engine = engine
+        self.item: str | None = None
+        self.answers: dict[tuple[str, Hashable], ChannelArrays | GraphMatches] = {}
+
+    def scores(self, p: _Planned) -> QueryScores:
+        if p.cq.item != self.item:
+            self.item, self.answers = p.cq.item, {}
+        tfidf, bm25, dense = (self._entry_channel(name, p.cq) for name in ("tfidf", "bm25", "dense"))
+        graph = self._search("graph", p.cq, lambda: self.engine.parts.channels["graph"].search(p.cq))
+        assert isinstance(graph, GraphMatches)
+        return QueryScores(tfidf, bm25, dense, graph, p.cq.item, p.understanding)
+
+    def _entry_channel(self, name: str, cq: ChannelQuery) -> ChannelArrays:
+        arrays = self._search(name, cq, lambda: self.engine._search(name, cq))
+        assert isinstance(arrays, ChannelArrays)
+        return arrays
+
+    def _search(
+        self, name: str, cq: ChannelQuery, search: Callable[[], ChannelArrays | GraphMatches]
+    ) -> ChannelArrays | GraphMatches:
+        key = (name, CHANNEL_INPUTS[name](cq))
+        answer = self.answers.get(key)
+        if answer is None:
+            answer = self.answers[key] = search()
+        return answer
+
+
+def match_many(
+    engine: Recommender, queries: Sequence[MatchQuery]
+) -> list[list[FirmMatch] | RecommenderError]:
+    """See the module docstring: ``engine.match(q)`` for each of ``queries``, in their order; a
+    query's error (invalid, no region for its scope) in its slot."""
+    answers: list[list[FirmMatch] | RecommenderError] = [[] for _ in queries]
+    planned: list[_Planned] = []
+    for slot, query in enumerate(queries):
+        try:
+            k = engine._validate_match(query)
+            u = engine.understand(query.text, query.description)
+        except RecommenderError as exc:
+            answers[slot] = exc
+            continue
+        planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u)))
+    searches = _ItemSearches(engine)
+    ranked: dict[Hashable, list[FirmMatch]] = {}
+    for p in sorted(planned, key=_Planned.order):
+        if p.cq.item != searches.item:
+            ranked = {}
+        key = p.ranking_key()
+        same = ranked.get(key)
+        if same is None:
+            answers[p.slot] = ranked[key] = engine._rank_match(searches.scores(p), p.query, p.k)
+        else:  # a copy of each match: an answer is the caller's to change
+            answers[p.slot] = [_copy(m) for m in same]
+    return answers
+
+
+def _copy(m: FirmMatch) -> FirmMatch:
+    return replace(
+        m,
+        matched_products=list(m.matched_products),
+        channel_scores=dict(m.channel_scores),
+        reasons=list(m.reasons),
+    )

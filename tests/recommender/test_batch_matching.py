@@ -1,0 +1,93 @@
+"""``Recommender.match_many`` answers every query as ``match`` answers it alone (same firms, order,
+scores and explanations), on the sample cluster, with the dense channel exact and as an HNSW graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chainmatch.corpus_files import corpus_from_files
+from recommender import errors
+from recommender.corpus import FirmFilter, MatchQuery, Region, Scope
+from recommender.engine import EngineConfig, Recommender
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+GD = Region("广东省")
+
+
+@pytest.fixture(scope="module", params=["flat", "hnsw"])
+def rec(request: pytest.FixtureRequest) -> Recommender:
+    firms, relations = corpus_from_files(SAMPLE / "firms.jsonl", SAMPLE / "relations.jsonl")
+    config = EngineConfig() if request.param == "flat" else EngineConfig(ann_threshold=0)
+    engine = Recommender.build(firms, relations, config)
+    assert engine.dense.index.kind == request.param
+    return engine
+
+
+def _queries(rec: Recommender) -> list[MatchQuery]:
+    leader = next(f for f in rec.firms() if f.province == "广东省" and f.products)
+    both = [
+        MatchQuery(text=text, for_product=for_product, region=GD, scope=scope, k=k)
+        for text, for_product, k in [
+            ("分子泵", None, 10),
+            ("离子源", "质谱仪", 5),
+            ("用于质谱仪的离子源", None, 10),  # the same item as the line above, another reading
+            ("高真空获得设备用的分子泵，抽速300L/s以上", None, 10),
+            ("PMT", None, 10),
+            ("光电倍增管", None, 3),
+            ("完全不存在的东西xyz", None, 10),  # read with low confidence
+        ]
+        for scope in (Scope.OUTSIDE, Scope.INSIDE)
+    ]
+    return [
+        *both,
+        *both[:4],  # asked again: the same answers
+        MatchQuery(text="分子泵", scope=Scope.ALL, k=20),
+        MatchQuery(text="分子泵", region=Region("广东省", "深圳市"), scope=Scope.INSIDE),
+        MatchQuery(text="离子源", description="用于质谱仪，真空度高", scope=Scope.ALL),
+        MatchQuery(text="分子泵", scope=Scope.OUTSIDE),  # no region: its error in its slot
+        MatchQuery(text="分子泵", leader_firm_id=leader.id, region=GD, scope=Scope.ALL, min_score=0.0),
+        MatchQuery(
+            text="分子泵",
+            region=GD,
+            scope=Scope.ALL,
+            filters=FirmFilter(
+                provinces_exclude=frozenset({"江苏省"}), exclude_firm_ids=frozenset({leader.id})
+            ),
+        ),
+        MatchQuery(text="分子泵", scope=Scope.ALL, filters=FirmFilter(scales=frozenset({"small", "medium"}))),
+        MatchQuery(text="   ", scope=Scope.ALL),  # empty text: invalid
+        MatchQuery(text="离子源", scope=Scope.ALL, k=0),  # invalid k
+    ]
+
+
+def _alone(rec: Recommender, query: MatchQuery) -> list | type[errors.RecommenderError]:
+    try:
+        return rec.match(query)
+    except errors.RecommenderError as exc:
+        return type(exc)
+
+
+def test_match_many_equals_match_one_at_a_time(rec: Recommender) -> None:
+    queries = _queries(rec)
+    expected = [_alone(rec, q) for q in queries]
+    got = rec.match_many(queries)
+    assert len(got) == len(queries)
+    for query, want, answer in zip(queries, expected, got, strict=True):
+        if isinstance(want, type):
+            assert isinstance(answer, want), query
+        else:
+            assert answer == want, query
+    assert sum(isinstance(a, errors.RecommenderError) for a in got) == 3
+    assert sum(bool(a) for a in got if isinstance(a, list)) >= 15  # not a batch of empty lists
+    # Answers are the caller's: changing one does not change another query's equal answer.
+    first, again = got[0], got[14]  # 分子泵 outside 广东省, asked twice
+    assert isinstance(first, list) and isinstance(again, list) and first == again and first
+    first[0].score = -1.0
+    first[0].reasons.append("changed")
+    assert again[0].score != -1.0 and "changed" not in again[0].reasons
+
+
+def test_match_many_of_nothing(rec: Recommender) -> None:
+    assert rec.match_many([]) == []
