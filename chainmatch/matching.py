@@ -20,7 +20,7 @@ from models.matching import (
     UnderstoodAs,
 )
 from models.regions import normalize_province
-from recommender.corpus import FirmFilter, MatchQuery, Region, Scope
+from recommender.corpus import FirmFilter, FirmMatch, MatchQuery, Region, Scope
 from recommender.engine import Recommender
 
 
@@ -99,10 +99,14 @@ def understood_as(engine: Recommender, query: MatchQuery) -> UnderstoodAs:
     return UnderstoodAs.from_understanding(engine.understand(query.text, query.description))
 
 
-def match_response(engine: Recommender, query: MatchQuery) -> MatchResponse:
-    """``POST /v1/match`` and ``chainmatch match``: the reading and the ranked firms."""
+def match_response(
+    engine: Recommender, query: MatchQuery, matches: Sequence[FirmMatch] | None = None
+) -> MatchResponse:
+    """``POST /v1/match`` and ``chainmatch match``: the reading and the ranked firms (``matches``:
+    the engine's answer to ``query`` when it is already given, as a batch's are)."""
     understood = understood_as(engine, query)
-    matches = engine.match(query)
+    if matches is None:
+        matches = engine.match(query)
     region = query.region
     return MatchResponse(
         region=RegionIn(province=region.province, city=region.city) if region else None,
