@@ -34,6 +34,7 @@ from models.matching import (
     RematchRequest,
 )
 from recommender.corpus import MatchQuery, Scope
+from recommender.engine import Recommender
 from recommender.errors import RecommenderError
 
 MATCH_ROLES = (Role.BUREAU, Role.ADMIN)
@@ -96,31 +97,59 @@ def check_batch(caller: Caller, n: int) -> None:
         raise InvalidInput(f"每次最多 {cap} 个查询 (at most {cap} queries per call)")
 
 
-def _answer(caller: Caller, q: BatchMatchQuery) -> BatchMatchLine:
+BATCH_CHUNK = 64  # queries answered per hold of the index: a long batch does not hold up ingestion
+
+
+def _error_line(q: BatchMatchQuery, exc: ChainMatchError | RecommenderError) -> BatchMatchLine:
+    return BatchMatchLine(id=q.id, status=http_status(exc), error=str(exc))
+
+
+def _answer_chunk(caller: Caller, chunk: Sequence[BatchMatchQuery]) -> list[BatchMatchLine]:
+    """The lines of ``chunk``, in its order, from one hold of the index: its valid queries asked
+    together (``Recommender.match_many``), or one at a time of a sharded engine."""
+    lines: list[BatchMatchLine | None] = [None] * len(chunk)
+    asked: list[tuple[int, MatchQuery]] = []
+    for i, q in enumerate(chunk):
+        try:
+            asked.append((i, engine_query(caller, q)))
+        except ChainMatchError as exc:
+            lines[i] = _error_line(q, exc)
     try:
-        answer = match(caller, q)
-    except (ChainMatchError, RecommenderError) as exc:
-        return BatchMatchLine(id=q.id, status=http_status(exc), error=str(exc))
-    return BatchMatchLine(id=q.id, status=200, **dict(answer))
+        with caller.index.searching() as engine:
+            queries = [query for _, query in asked]
+            answers = engine.match_many(queries) if isinstance(engine, Recommender) else None
+            for n, (i, query) in enumerate(asked):
+                try:
+                    answer = answers[n] if answers is not None else engine.match(query)
+                    if isinstance(answer, RecommenderError):
+                        raise answer
+                    response = match_response(engine, query, answer)
+                except (ChainMatchError, RecommenderError) as exc:
+                    lines[i] = _error_line(chunk[i], exc)
+                    continue
+                lines[i] = BatchMatchLine(id=chunk[i].id, status=200, **dict(response))
+    except (ChainMatchError, RecommenderError) as exc:  # no index now (503), or a shard down
+        lines = [line or _error_line(q, exc) for line, q in zip(lines, chunk, strict=True)]
+    return [line for line in lines if line is not None]
 
 
 def match_batch(
     caller: Caller, queries: Sequence[BatchMatchQuery]
 ) -> Iterator[BatchMatchLine | BatchMatchTrailer]:
-    """One line per query, in the order given, answered as the iterator is read (memory: one
-    answer; each takes the index for itself, so ingestion is not held up by a long batch); a query
-    that cannot be answered gets its own error line. Then the trailer. 503 at once when there is no
-    index at all."""
+    """One line per query, in the order given, answered as the iterator is read, ``BATCH_CHUNK``
+    queries at a time (memory: one chunk's answers; each chunk takes the index for itself, so
+    ingestion is not held up by a long batch); a query that cannot be answered gets its own error
+    line. Then the trailer. 503 at once when there is no index at all."""
     check_batch(caller, len(queries))
     with caller.index.searching():
         pass  # 503 now, before the first line, when there is no index at all
 
     def lines() -> Iterator[BatchMatchLine | BatchMatchTrailer]:
         answered = 0
-        for q in queries:
-            line = _answer(caller, q)
-            answered += line.status == 200
-            yield line
+        for start in range(0, len(queries), BATCH_CHUNK):
+            for line in _answer_chunk(caller, queries[start : start + BATCH_CHUNK]):
+                answered += line.status == 200
+                yield line
         yield BatchMatchTrailer(queries=len(queries), answered=answered, errors=len(queries) - answered)
 
     return lines()
