@@ -1,0 +1,341 @@
+"""Sharding on Ray (issue 11 part 2): sharded answers against one engine, and a sharded server's
+cost beside the unsharded one.
+
+    python bench/shards.py chainkg     # chainkg dev set: 3 shards on a local Ray vs one engine
+    python bench/shards.py http100k    # 100k synthetic firms over HTTP: 4 shards vs one process
+
+``chainkg`` imports chainkg into a fresh data dir (the real importer), builds one engine in this
+process (:class:`~chainmatch.indexing.IndexService`) and a :class:`ShardedIndexService` with 3
+shards on a local Ray that this process starts, and asks both the 554 catalog dev gaps and their
+1,108 free-text rewrites, each as scope outside, inside (region 广东省) and all — the leader
+excluded, k 10, min_score 0 (so that the floor does not hide a changed order). It counts identical
+top-10 lists (ids and order) per set and scope and lists every difference with both lists.
+
+``http100k`` needs the data dir bench/_server.prepare() made for bench/out/synth_100k.jsonl (it
+refuses to start while that is still being prepared). It serves it unsharded (`chainmatch serve`:
+start-up loads the saved index), then a scratch copy with ``CHAINMATCH_SHARDS=4`` (start-up fits
+the corpus statistics and builds 4 shards as Ray tasks on a Ray the server starts), and for each:
+seconds from start to ready, ``POST /v1/match`` p50/p99 over ~300 free-text dev queries (scope
+outside, the 广东省 bureau's key; one client, then 4 concurrent), and the memory of every process
+of the server — the API process and all its descendants (Ray's GCS, raylet, workers, shard actors):
+the sum of RSS and of PSS (/proc/PID/smaps_rollup, which counts pages shared between processes
+once). Last, whether the sharded answers (firm ids, in order) equal the unsharded ones.
+
+Results are printed as JSON and written to bench/out/shards_<run>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._data import chainkg_dir, load_gaps
+from bench._server import OUT, prepare, scratch_copy, served
+from bench.latency_http import summarise
+
+SETS = {"catalog": "gaps_dev.jsonl", "freetext": "gaps_dev_freetext.jsonl"}
+SCOPES = ("outside", "inside", "all")
+PROVINCE = "广东省"
+SYNTH_100K = OUT / "synth_100k.jsonl"
+HTTP_QUERIES = 300
+WARM_UP = 20
+CLIENTS = 4
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def dev_gaps() -> list[tuple[str, dict[str, Any]]]:
+    """(set name, gap) for every catalog dev gap and every free-text rewrite."""
+    return [(name, g) for name, file in SETS.items() for g in load_gaps(chainkg_dir() / file)]
+
+
+# ---------------------------------------------------------------------------- chainkg, in process
+def chainkg(n_shards: int = 3) -> dict[str, Any]:
+    from chainmatch.db import make_engine
+    from chainmatch.indexing import IndexService
+    from chainmatch.sharding.service import ShardedIndexService
+    from tests.conftest import chainkg_settings
+
+    root = OUT / "shards" / "chainkg"
+    if root.exists():
+        import shutil
+
+        shutil.rmtree(root)
+    started = time.perf_counter()
+    settings = chainkg_settings((root / "var").resolve())
+    imported_s = time.perf_counter() - started
+    keys, queries = chainkg_queries()
+
+    started = time.perf_counter()
+    single = IndexService(settings, make_engine(settings))
+    single.start()
+    single_build_s = time.perf_counter() - started
+    single_answers, single_query_s = answer_all(single, queries)
+    del single
+
+    import ray
+
+    started = time.perf_counter()
+    service = ShardedIndexService(settings.model_copy(update={"shards": n_shards}), make_engine(settings))
+    service.start()  # starts a local Ray: fits the statistics, builds the shards as tasks
+    sharded_build_s = time.perf_counter() - started
+    try:
+        sharded_answers, sharded_query_s = answer_all(service, queries)
+        actors = ray.get([a.memory.remote() for a in service.actors])
+    finally:
+        for actor in service.actors:
+            ray.kill(actor, no_restart=True)
+        service.close()
+
+    counts: dict[str, dict[str, list[int]]] = {s: {scope: [0, 0] for scope in SCOPES} for s in SETS}
+    differences = []
+    for (set_name, gap_id, scope), q, a, b in zip(
+        keys, queries, single_answers, sharded_answers, strict=True
+    ):
+        counts[set_name][scope][0] += a == b
+        counts[set_name][scope][1] += 1
+        if a != b:
+            differences.append(
+                {"set": set_name, "id": gap_id, "scope": scope, "text": q.text, "single": a, "sharded": b}
+            )
+    identical = len(queries) - len(differences)
+    return {
+        "corpus": f"chainkg ({service.n_shards} shards vs one engine, statistics fitted globally)",
+        "queries": len(queries),
+        "identical_top10": identical,
+        "share": round(identical / len(queries), 4),
+        "lists_with_10_firms": sum(len(a) == 10 for a in single_answers),
+        "empty_lists": sum(not a for a in single_answers),
+        "by_set_and_scope": {s: {k: f"{a}/{n}" for k, (a, n) in c.items()} for s, c in counts.items()},
+        "differences": differences,
+        "seconds": {
+            "import": round(imported_s, 1),
+            "single_build": round(single_build_s, 1),
+            "sharded_start_and_build": round(sharded_build_s, 1),
+            "single_queries": round(single_query_s, 1),
+            "sharded_queries": round(sharded_query_s, 1),
+        },
+        "shard_actors": actors,
+        "load_average_after": load_average(),
+    }
+
+
+def chainkg_queries() -> tuple[list[tuple[str, str, str]], list[Any]]:
+    from recommender.corpus import FirmFilter, MatchQuery, Region, Scope
+
+    keys, queries = [], []
+    for set_name, g in dev_gaps():
+        for scope in SCOPES:
+            keys.append((set_name, str(g["id"]), scope))
+            queries.append(
+                MatchQuery(
+                    text=g.get("text") or g["item"],
+                    for_product=g.get("leader_product"),
+                    leader_firm_id=g["leader_id"],
+                    region=Region(province=PROVINCE),
+                    scope=Scope(scope),
+                    filters=FirmFilter(exclude_firm_ids=frozenset({g["leader_id"]})),
+                    k=10,
+                    min_score=0.0,
+                )
+            )
+    return keys, queries
+
+
+def answer_all(index: Any, queries: list[Any]) -> tuple[list[list[str]], float]:
+    started = time.perf_counter()
+    with index.searching() as engine:
+        answers = [[m.firm.id for m in engine.match(q)] for q in queries]
+    return answers, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------- 100k over HTTP
+def http100k() -> dict[str, Any]:
+    marker = OUT / "serve" / SYNTH_100K.stem / "prepared.json"
+    if not marker.exists():
+        raise SystemExit(f"{marker} missing: prepare the 100k data dir first (bench/_server.prepare)")
+    prepared = prepare(SYNTH_100K, chainkg_dir() / "product_relations.jsonl")
+    gaps = load_gaps(chainkg_dir() / SETS["freetext"])
+    bodies = [
+        {
+            "text": g["text"][:200],
+            "for_product": g.get("leader_product"),
+            "leader_firm_id": g["leader_id"],
+            "region": PROVINCE,
+            "scope": "outside",
+            "k": 10,
+        }
+        for g in gaps[: HTTP_QUERIES + WARM_UP]
+    ]
+    warm_up, measured = bodies[HTTP_QUERIES:], bodies[:HTTP_QUERIES]
+    env = {"CHAINMATCH_LOG_LEVEL": "INFO"}  # both: the sharded server logs its build's seconds
+    out: dict[str, Any] = {"firms": len(prepared.firms), "queries": len(measured)}
+    out["unsharded"] = serve_and_measure(prepared.data_dir, 8741, env, prepared.bureau_key, warm_up, measured)
+    with scratch_copy(prepared.data_dir, "shards-scratch") as scratch:
+        out["sharded_4"] = serve_and_measure(
+            scratch, 8742, env | {"CHAINMATCH_SHARDS": "4"}, prepared.bureau_key, warm_up, measured
+        )
+    a, b = out["unsharded"].pop("answers"), out["sharded_4"].pop("answers")
+    out["identical_answers"] = f"{sum(x == y for x, y in zip(a, b, strict=True))}/{len(a)}"
+    out["differences"] = [
+        {"text": q["text"], "unsharded": x, "sharded": y}
+        for q, x, y in zip(measured, a, b, strict=True)
+        if x != y
+    ]
+    return out
+
+
+def serve_and_measure(
+    data_dir: Path, port: int, env: dict[str, str], key: str, warm_up: list[dict], measured: list[dict]
+) -> dict[str, Any]:
+    load_before = load_average()
+    started = time.perf_counter()
+    log_name = f"shards-server-{port}.log"
+    with served(data_dir, port=port, env=env, log_name=log_name, ready_timeout_s=3600) as (url, server):
+        ready_s = time.perf_counter() - started
+        load_at_ready = load_average()
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120) as client:
+            for body in warm_up:
+                ask(client, body)
+            t0 = time.perf_counter()
+            timed = [ask(client, body) for body in measured]
+            one_client = summarise([ms for ms, _ in timed], time.perf_counter() - t0)
+        concurrent = run_concurrent(url, key, measured)
+        memory = process_memory(server.pid)
+        status = httpx.get(f"{url}/readyz", timeout=10).json()
+    return {
+        "ready_s": round(ready_s, 1),
+        "build_log": build_lines(data_dir.parent / log_name),
+        "readyz": status,
+        "POST /v1/match, 1 client": one_client,
+        f"POST /v1/match, {CLIENTS} clients": concurrent,
+        "memory": memory,
+        "load_average": {"before_start": load_before, "at_ready": load_at_ready, "after": load_average()},
+        "answers": [ids for _, ids in timed],
+    }
+
+
+def ask(client: httpx.Client, body: dict) -> tuple[float, list[str]]:
+    t0 = time.perf_counter()
+    response = client.post("/v1/match", json=body)
+    elapsed = (time.perf_counter() - t0) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"/v1/match: {response.status_code} {response.text[:300]}")
+    return elapsed, [r["firm_id"] for r in response.json()["results"]]
+
+
+def run_concurrent(url: str, key: str, bodies: list[dict]) -> dict[str, float]:
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+
+    def client_thread(share: list[dict]) -> None:
+        try:
+            with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120) as client:
+                latencies.extend(ask(client, body)[0] for body in share)
+        except Exception as exc:  # noqa: BLE001  (re-raised below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client_thread, args=(bodies[i::CLIENTS],)) for i in range(CLIENTS)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed") from errors[0]
+    return summarise(latencies, time.perf_counter() - t0)
+
+
+def build_lines(log: Path) -> list[str]:
+    """What the server logged about loading or building its index (INFO)."""
+    words = ("shards built", "shard ", "index loaded", "loaded", "ChainMatch ready")
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line[:300] for line in lines if any(w in line for w in words)][:40]
+
+
+# ---------------------------------------------------------------------------- memory of a process tree
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, session id) of a process, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), int(fields[3])
+
+
+def server_processes(root: int) -> list[int]:
+    """The server and every process it started: its descendants, and anything left in its session
+    (it runs in a session of its own, so a re-parented Ray daemon is still counted)."""
+    parents: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = st
+    found = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, sid) in parents.items():
+            if pid not in found and (ppid in found or sid == root):
+                found.add(pid)
+                changed = True
+    return sorted(found)
+
+
+def _kb(path: str, field: str) -> int:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def process_memory(root: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for pid in server_processes(root):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        rss = _kb(f"/proc/{pid}/status", "VmRSS")
+        pss = _kb(f"/proc/{pid}/smaps_rollup", "Pss")
+        if rss:
+            rows.append(
+                {"pid": pid, "rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "cmd": cmd[:90]}
+            )
+    return {
+        "processes": len(rows),
+        "rss_total_mb": round(sum(r["rss_mb"] for r in rows), 1),
+        "pss_total_mb": round(sum(r["pss_mb"] for r in rows), 1),
+        "by_process": sorted(rows, key=lambda r: -r["pss_mb"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", choices=["chainkg", "http100k"])
+    args = parser.parse_args()
+    result = chainkg() if args.run == "chainkg" else http100k()
+    result["load_average_end"] = load_average()
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    (OUT / f"shards_{args.run}.json").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
