@@ -25,6 +25,8 @@ from .text import cached_key, split_parts
 
 _WORD_KEEP_RE = re.compile(r"[\w]", re.UNICODE)
 MIN_WORD, MAX_WORD = 2, 20  # characters of a product name taken as a user word
+_UNSEEN = object()
+_SEEN_MAX = 400_000  # memoised dictionary look-ups of a loaded segmenter (~40 MB at most)
 
 
 class MappedWords:
@@ -55,15 +57,23 @@ class LayeredFreq:
         self.base = base
         self.mapped = mapped
         self.live: dict[str, int] = {}
+        # Answers of the layers below ``live`` (None: absent), memoised: jieba looks up every
+        # prefix of every fragment, and a binary search costs ~3.5 µs against ~0.1 µs here
+        # (indexing new firms after a load: 9 s of 14 s). Bounded; cleared when full.
+        self._seen: dict[str, int | None] = {}
 
     def get(self, word: str, default: Any = None) -> Any:
         found = self.live.get(word)
         if found is not None:
             return found
-        i = self.mapped.find(word)
-        if i >= 0:
-            return int(self.mapped.freqs[i])
-        return self.base.get(word, default)
+        seen = self._seen.get(word, _UNSEEN)
+        if seen is _UNSEEN:
+            i = self.mapped.find(word)
+            seen = int(self.mapped.freqs[i]) if i >= 0 else self.base.get(word)
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            self._seen[word] = seen
+        return default if seen is None else seen
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self.get(word) is not None
