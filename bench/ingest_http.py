@@ -47,7 +47,10 @@ def run_http(firms_path: Path, *, batches: int, py_spy: Path | None) -> dict[str
         spy = None
         if py_spy is not None:
             exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            spy = subprocess.Popen([exe, "record", "-o", str(py_spy), "--pid", str(server.pid), "--idle"])
+            fmt = {".txt": "raw", ".json": "speedscope"}.get(py_spy.suffix, "flamegraph")  # raw: text
+            spy = subprocess.Popen(
+                [exe, "record", "-o", str(py_spy), "--format", fmt, "--pid", str(server.pid), "--idle"]
+            )
             time.sleep(2)
         started = time.perf_counter()
         for body in bodies:
