@@ -36,6 +36,41 @@ Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
 _MAX_DELTAS = 8
 
 
+# A query's columns touching more than this share of a matrix's rows are summed as one dense
+# vector over all rows (scipy's mat-vec), fewer only over the rows they touch (see column_scores).
+_DENSE_SHARE = 1 / 4
+
+
+def column_scores(m: sp.csc_matrix, cols: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``m`` with a non-zero ``m[:, cols] @ w``, ascending, and those sums (float32).
+
+    The product ``m[:, cols] @ w`` is a dense vector over every row, and finding its non-zeros
+    reads all of them: linear in the corpus, however few rows the columns touch. Below
+    ``_DENSE_SHARE`` the sums run over the touched rows only, each row's terms added in float32 in
+    the order scipy's CSC mat-vec adds them (column by column, each column in its stored order),
+    so the result is bit-identical to the dense product.
+    """
+    indptr = np.asarray(m.indptr)
+    starts, ends = indptr[cols], indptr[cols + 1]
+    counts = ends - starts
+    total = int(counts.sum())
+    if total * (1 / _DENSE_SHARE) > m.shape[0]:
+        s = np.asarray(m[:, cols] @ w).ravel()
+        nz = np.flatnonzero(s)
+        return nz.astype(np.int64), s[nz].astype(np.float32)
+    if not total:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    # positions starts[i] .. ends[i]-1 of every selected column, in column order
+    positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+    rows = np.asarray(m.indices)[positions]
+    terms = np.asarray(m.data)[positions] * np.repeat(w, counts)
+    touched, slot = np.unique(rows, return_inverse=True)
+    sums = np.zeros(len(touched), dtype=terms.dtype)
+    np.add.at(sums, slot, terms)  # unbuffered, in the order of ``slot``: column by column
+    nz = np.flatnonzero(sums)
+    return touched[nz].astype(np.int64), sums[nz].astype(np.float32)
+
+
 @dataclass
 class LexicalStatistics:
     """What a lexical index fits over a corpus (everything its weights depend on besides the entry)."""
@@ -250,11 +285,9 @@ class SparseLexicalIndex:
             n = m.shape[0]
             valid = cols < m.shape[1]
             if n and valid.any():
-                sub = m[:, cols[valid]]
-                s = np.asarray(sub @ w[valid]).ravel()
-                nz = np.flatnonzero(s)
+                nz, vals = column_scores(m, cols[valid], w[valid])
                 parts_rows.append(nz + offset)
-                parts_vals.append(s[nz].astype(np.float32))
+                parts_vals.append(vals)
             offset += n
         if not parts_rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
