@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from .channels import ChannelQuery
@@ -66,16 +67,13 @@ class _Planned:
 
 
 class _ItemSearches:
-    """The channel answers of the item being answered; forgotten when the next item starts."""
+    """The channel answers of the queries of one item, each searched at its first query."""
 
     def __init__(self, engine: Recommender) -> None:
         self.engine = engine
-        self.item: str | None = None
         self.answers: dict[tuple[str, Hashable], ChannelArrays | GraphMatches] = {}
 
     def scores(self, p: _Planned) -> QueryScores:
-        if p.cq.item != self.item:
-            self.item, self.answers = p.cq.item, {}
         tfidf, bm25, dense = (self._entry_channel(name, p.cq) for name in ("tfidf", "bm25", "dense"))
         graph = self._search("graph", p.cq, lambda: self.engine.parts.channels["graph"].search(p.cq))
         assert isinstance(graph, GraphMatches)
@@ -111,17 +109,17 @@ def match_many(
             answers[slot] = exc
             continue
         planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u)))
-    searches = _ItemSearches(engine)
-    ranked: dict[Hashable, list[FirmMatch]] = {}
-    for p in sorted(planned, key=_Planned.order):
-        if p.cq.item != searches.item:
-            ranked = {}
-        key = p.ranking_key()
-        same = ranked.get(key)
-        if same is None:
-            answers[p.slot] = ranked[key] = engine._rank_match(searches.scores(p), p.query, p.k)
-        else:  # a copy of each match: an answer is the caller's to change
-            answers[p.slot] = [_copy(m) for m in same]
+    # One item at a time (threads over both cores were no faster, measured on this 2-core machine)
+    for _, group in groupby(sorted(planned, key=_Planned.order), key=lambda p: p.cq.item):
+        searches = _ItemSearches(engine)
+        ranked: dict[Hashable, list[FirmMatch]] = {}
+        for p in group:
+            key = p.ranking_key()
+            same = ranked.get(key)
+            if same is None:
+                answers[p.slot] = ranked[key] = engine._rank_match(searches.scores(p), p.query, p.k)
+            else:  # a copy of each match: an answer is the caller's to change
+                answers[p.slot] = [_copy(m) for m in same]
     return answers
 
 

@@ -52,9 +52,17 @@ class ChannelArrays:
     share_best: np.ndarray
     best_entry: np.ndarray
     prof: np.ndarray
+    _nonzero: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def nonzero_rows(self, name: str) -> np.ndarray:
+        """The rows where array ``name`` is not 0, ascending (kept: every scope of a query reads them)."""
+        rows = self._nonzero.get(name)
+        if rows is None:
+            rows = self._nonzero[name] = np.flatnonzero(getattr(self, name))
+        return rows
 
 
-@dataclass
+@dataclass(slots=True)
 class GraphMatch:
     """One product of one firm matched through the exact key or the product graph.
 
@@ -84,9 +92,19 @@ class GraphMatch:
 class GraphMatches:
     by_row: dict[int, list[GraphMatch]] = field(default_factory=dict)
     item_known: bool = False
+    _nominated: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def add(self, row: int, m: GraphMatch) -> None:
         self.by_row.setdefault(row, []).append(m)
+        self._nominated = None
+
+    def nominated(self) -> np.ndarray:
+        """Rows matched other than as context: the graph channel's candidates, in the order
+        matched (kept: the ranking of every scope of a query reads them)."""
+        if self._nominated is None:
+            rows = [r for r, ms in self.by_row.items() if any(m.via != "context" for m in ms)]
+            self._nominated = np.asarray(rows, dtype=np.int64)
+        return self._nominated
 
     def lists_item(self, mask: np.ndarray) -> bool:
         """Whether a row of ``mask`` lists the item or a narrower product (the ``graph_q`` feature)."""

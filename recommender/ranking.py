@@ -47,20 +47,15 @@ class MatchRanking:
         picked: list[np.ndarray] = []
         bits: list[int] = []
         for name, ch in (("tfidf", s.tfidf), ("bm25", s.bm25), ("dense", s.dense)):
-            for arr in (ch.cap_w, ch.prof):
-                m = np.where(mask, arr, 0.0)
-                nz = np.count_nonzero(m)
-                if nz == 0:
-                    continue
-                if nz <= pool:
-                    picked.append(np.flatnonzero(m))
-                else:
-                    idx = np.argpartition(-m, pool)[:pool]
-                    picked.append(idx[m[idx] > 0])
-                bits.append(CHANNEL_BITS[name])
-        g = [r for r in s.graph.by_row if mask[r] and any(m.via != "context" for m in s.graph.by_row[r])]
-        if g:
-            picked.append(np.asarray(g, dtype=np.int64))
+            for field in ("cap_w", "prof"):
+                top = best_rows(getattr(ch, field), ch.nonzero_rows(field), mask, pool)
+                if top is not None:
+                    picked.append(top)
+                    bits.append(CHANNEL_BITS[name])
+        g = s.graph.nominated()
+        g = g[mask[g]]
+        if len(g):
+            picked.append(g)
             bits.append(CHANNEL_BITS["graph"])
         if not picked:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64) if with_sources else None
@@ -152,6 +147,25 @@ class MatchRanking:
             channel_scores=channel_scores(x, score),
             reasons=reasons,
         )
+
+
+def best_rows(arr: np.ndarray, nonzero: np.ndarray, mask: np.ndarray, pool: int) -> np.ndarray | None:
+    """The rows of ``mask`` among the ``pool`` best of ``arr`` that score above 0 (None: no row
+    scores), as ``np.argpartition`` picks them over the whole masked array. Read off the nonzero
+    rows when that pick is unambiguous (no tie across the cut, no negative score): the same rows."""
+    rows = nonzero[mask[nonzero]]
+    if not len(rows):
+        return None
+    if len(rows) <= pool:
+        return rows  # every nonzero row, ascending, as np.flatnonzero gives them
+    values = arr[rows]
+    if values.min() > 0:
+        cut = -np.partition(-values, (pool - 1, pool))[pool - 1 : pool + 1]
+        if cut[0] > cut[1]:  # no tie across the cut: the pool best are unambiguous
+            return rows[values >= cut[0]]
+    m = np.where(mask, arr, 0.0)
+    idx = np.argpartition(-m, pool)[:pool]
+    return idx[m[idx] > 0]
 
 
 def channel_scores(x: np.ndarray, score: float) -> dict[str, float]:
