@@ -108,6 +108,16 @@ class TextColumn(Sequence[str]):
             yield blob[lo:hi].tobytes().decode("utf-8")
         yield from self.tail
 
+    def encoded(self) -> Iterator[bytes]:
+        """Every text as its UTF-8 bytes, in order (slices of one read of the blob: ~10x cheaper
+        than decoding each text, for a caller that only compares texts)."""
+        blob, offsets = self._arrays()
+        data = blob.tobytes()
+        for lo, hi in itertools.pairwise(offsets.tolist()):
+            yield data[lo:hi]
+        for text in self.tail:
+            yield text.encode("utf-8")
+
     def extend(self, texts: Iterable[str]) -> None:
         self.tail.extend(texts)
         if len(self.tail) > max(50_000, self.n_packed // 10):

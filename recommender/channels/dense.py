@@ -61,7 +61,7 @@ class DenseChannel:
         encoder: Encoder,
         index: FaissIndex,
         encoder_ref: str,
-        text_ids: dict[str, int] | None,
+        text_ids: dict[bytes, int] | None,
         entry_text: np.ndarray,
         n_texts: int,
     ) -> None:
@@ -70,8 +70,8 @@ class DenseChannel:
         self.encoder = encoder
         self.index = index
         self.encoder_ref = encoder_ref  # "static" or the model name / path given in the config
-        # text -> text id: built at the first upsert after a load (a serving worker that only
-        # answers never needs it; its 355k strings at 100k firms cost ~50 MB)
+        # text (UTF-8) -> text id: built at the first upsert after a load (a serving worker that
+        # only answers never needs it; its 355k keys at 100k firms cost ~35 MB)
         self._text_ids = text_ids
         self.n_texts = n_texts
         self.entry_text = np.asarray(entry_text, dtype=np.int64)
@@ -110,9 +110,8 @@ class DenseChannel:
             len(texts),
             index.dim,
         )
-        return cls(
-            table, config.candidate_pool, encoder, index, config.encoder, text_ids, entry_text, len(text_ids)
-        )
+        keys = {t.encode("utf-8"): i for t, i in text_ids.items()}
+        return cls(table, config.candidate_pool, encoder, index, config.encoder, keys, entry_text, len(keys))
 
     @staticmethod
     def encode(encoder: Encoder, texts: list[str], progress: bool = False, batch: int = 65536) -> np.ndarray:
@@ -126,12 +125,14 @@ class DenseChannel:
 
     @property
     def text_ids(self) -> dict[str, int]:
+        """Distinct text -> text id."""
+        return {t.decode("utf-8"): i for t, i in self._ids_by_text().items()}
+
+    def _ids_by_text(self) -> dict[bytes, int]:
         if self._text_ids is None:
-            ids: dict[str, int] = {}
-            texts = itertools.islice(self.table.text, len(self.entry_text))  # not those being added
-            for t, tid in zip(texts, self.entry_text.tolist(), strict=True):
-                ids.setdefault(t, tid)
-            self._text_ids = ids
+            # every entry of a text has its text id, so the last one of each text is as good
+            texts = itertools.islice(self.table.text.encoded(), len(self.entry_text))  # not those being added
+            self._text_ids = dict(zip(texts, self.entry_text.tolist(), strict=True))
         return self._text_ids
 
     def extend(self, start: int) -> None:
@@ -142,11 +143,12 @@ class DenseChannel:
         """Index new entries ``ids`` (consecutive, appended) with their ``texts``."""
         new: list[str] = []
         tids = np.empty(len(texts), dtype=np.int64)
-        text_ids = self.text_ids
+        text_ids = self._ids_by_text()
         for i, t in enumerate(texts):
-            tid = text_ids.get(t)
+            key = t.encode("utf-8")
+            tid = text_ids.get(key)
             if tid is None:
-                tid = text_ids[t] = len(text_ids)
+                tid = text_ids[key] = len(text_ids)
                 new.append(t)
             tids[i] = tid
         self.n_texts = len(text_ids)
