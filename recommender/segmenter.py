@@ -132,6 +132,7 @@ class WordSegmenter:
         return i >= 0 and bool(self._mapped.user[i])
 
     def add_words(self, words: list[str]) -> None:
+        self._unlayer()
         for w in words:
             key = cached_key(w)
             if MIN_WORD <= len(key) <= MAX_WORD and not self._is_user_word(key):
@@ -140,6 +141,18 @@ class WordSegmenter:
                 self._added_set.add(key)
         # The memo is kept: parts indexed before keep the tokens they were indexed with (a
         # rebuild re-tokenises everything with the full dictionary); new parts see new words.
+
+    def _unlayer(self) -> None:
+        """A loaded segmenter about to index (an upsert adds its words first): its dictionary as
+        one plain dict again — jieba then looks words up at C speed, ~2x faster per part than
+        through :class:`LayeredFreq` (0.3 s and ~40 MB, once). A worker that only answers
+        queries keeps the mapped layers. Segmentation is the same either way."""
+        freq = self._tok.FREQ
+        if isinstance(freq, LayeredFreq):
+            plain = freq.base  # this tokenizer's own; a save reads jieba's anew (_base_freq)
+            plain.update(zip(freq.mapped.words, freq.mapped.freqs.tolist(), strict=True))
+            plain.update(freq.live)
+            self._tok.FREQ = plain
 
     def part(self, part: str) -> list[str]:
         """Tokens of one part (no white space inside), memoised."""
