@@ -64,7 +64,8 @@ class EntryTable:
             listed.extend((len(batch) + i, key, share) for i, (key, _, share) in enumerate(caps))
             batch.add_firm(f, row, caps)  # the capability products' entries come first, in order
             names.extend(name for _, name, _ in caps)
-        new_keys = list(dict.fromkeys(k for _, k, _ in listed if not self.postings.listed(k, self.alive)))
+        keys = dict.fromkeys(k for _, k, _ in listed)  # each key looked up once
+        new_keys = [k for k in keys if not self.postings.listed(k, self.alive)]
         start = self.append_entries(batch)
         for position, key, share in listed:
             self.postings.add(key, start + position, share)

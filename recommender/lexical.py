@@ -17,6 +17,7 @@ index does. Terms outside the fitted vocabulary are ignored, in entries and in q
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -140,21 +141,22 @@ class SparseLexicalIndex:
         A = sp.csr_matrix(
             (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), len(part_ids))
         )
-        ur: list[int] = []
-        uc: list[int] = []
-        uv: list[int] = []
+        # Each part's terms, one flat list; a term repeated in a part is summed by the matrix
+        # (COO -> CSR), and new terms get columns in order of first appearance, as counted one by one.
+        analysed = [self.analyzer(part) for part in part_ids]
+        terms = list(itertools.chain.from_iterable(analysed))
         vocab = self.vocab
-        for u, part in enumerate(part_ids):
-            for term, c in Counter(self.analyzer(part)).items():
-                col = vocab.get(term)
-                if col is None:
-                    if self.is_frozen:
-                        continue
-                    col = vocab[term] = len(vocab)
-                ur.append(u)
-                uc.append(col)
-                uv.append(c)
-        U = sp.csr_matrix((np.asarray(uv, dtype=np.float32), (ur, uc)), shape=(len(part_ids), len(vocab)))
+        if self.is_frozen:
+            found = (vocab.get(t, -1) for t in terms)
+        else:
+            found = (vocab.setdefault(t, len(vocab)) for t in terms)
+        term_cols = np.fromiter(found, dtype=np.int64, count=len(terms))
+        owner = np.repeat(np.arange(len(analysed)), [len(a) for a in analysed])
+        keep = term_cols >= 0
+        U = sp.csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float32), (owner[keep], term_cols[keep])),
+            shape=(len(part_ids), len(vocab)),
+        )
         tf = sp.csr_matrix(A @ U, dtype=np.float32)
         tf.sum_duplicates()
         tf.eliminate_zeros()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -65,3 +66,24 @@ def test_a_query_scores_what_the_dense_product_scores() -> None:
         want_rows, want = dense_scores(index.base, cols, w) if len(cols) else (np.zeros(0), np.zeros(0))
         assert rows.tolist() == want_rows.tolist() and vals.tolist() == want.tolist()
     assert len(index.score("钛合金")[0]) == 0 and len(index.score("分子泵")[0]) > 0
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_term_counts_are_each_texts_parts_terms_counted(frozen: bool) -> None:
+    texts = [*random_texts(400, 4), "分子泵 分子泵 真空泵", "", "钛合金"]
+    index = SparseLexicalIndex(part_ngrams, "tfidf")
+    if frozen:
+        index.fit(texts[:100], np.zeros(100, dtype=np.int64))
+        index = SparseLexicalIndex.frozen(part_ngrams, index.statistics())
+    vocab_before = dict(index.vocab)
+    tf = index._tf(texts).toarray()
+    want_vocab = dict(vocab_before)
+    for text in texts:  # new terms take columns in order of first appearance (frozen: none)
+        for part in text.split():
+            for term in part_ngrams(part):
+                if not frozen:
+                    want_vocab.setdefault(term, len(want_vocab))
+    assert index.vocab == want_vocab
+    for row, text in enumerate(texts):
+        counts = Counter(t for part in text.split() for t in part_ngrams(part) if t in want_vocab)
+        assert {list(want_vocab)[c]: int(v) for c, v in enumerate(tf[row]) if v} == dict(counts)
