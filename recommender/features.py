@@ -58,7 +58,8 @@ class ChannelArrays:
         """The rows where array ``name`` is not 0, ascending (kept: every scope of a query reads them)."""
         rows = self._nonzero.get(name)
         if rows is None:
-            rows = self._nonzero[name] = np.flatnonzero(getattr(self, name))
+            # != 0 first: numpy's nonzero of a float array is ~20x slower than of a bool one
+            rows = self._nonzero[name] = np.flatnonzero(getattr(self, name) != 0)
         return rows
 
 

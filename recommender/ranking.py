@@ -59,7 +59,10 @@ class MatchRanking:
             bits.append(CHANNEL_BITS["graph"])
         if not picked:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64) if with_sources else None
-        rows = np.unique(np.concatenate(picked))
+        chosen = np.zeros(len(mask), dtype=bool)  # sorted distinct rows: a scatter, not np.unique's sort
+        for p in picked:
+            chosen[p] = True
+        rows = np.flatnonzero(chosen)
         if not with_sources:
             return rows, None
         src = np.zeros(len(rows), dtype=np.int64)
