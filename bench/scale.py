@@ -5,6 +5,7 @@
     python bench/scale.py identity --compare F.json    # ... and the share identical to a saved run
     python bench/scale.py identity --n 100000 --save F # the same queries of the 100k synthetic index
     python bench/scale.py batch [--queries 300]        # POST /v1/match/batch vs one call at a time, over HTTP
+    python bench/scale.py batch --n 100000 --queries 600  # ... at 100k firms, two workloads (bench/batch_http.py)
 
 ``memory`` builds (once, cached under bench/out/scale/) an index of the bundled sample cluster and of
 ``n`` synthetic firms (bench/synth.py, seed 0), then loads each in a fresh process the way a serving
@@ -244,6 +245,12 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.what == "memory":
         result = memory(args.n)
+    elif args.what == "batch" and args.n_given:
+        if args.n != 100_000:
+            ap.error("batch --n: the prepared data dir holds 100,000 synthetic firms (--n 100000)")
+        from bench.batch_http import run as batch_http
+
+        result = batch_http(args.queries)
     elif args.what == "batch":
         result = batch(args.queries)
     else:
