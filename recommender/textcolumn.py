@@ -112,15 +112,21 @@ class TextColumn(Sequence[str]):
             yield blob[lo:hi].tobytes().decode("utf-8")
         yield from self.tail
 
-    def encoded(self) -> Iterator[bytes]:
-        """Every text as its UTF-8 bytes, in order (slices of one read of the blob: ~10x cheaper
-        than decoding each text, for a caller that only compares texts)."""
+    def encoded(self, ids: np.ndarray | None = None) -> list[bytes]:
+        """The texts ``ids`` (default: all, in order) as UTF-8 bytes: slices of one read of the
+        blob, ~10x cheaper than decoding each text, for a caller that only compares texts."""
         blob, offsets = self._arrays()
+        n = len(offsets) - 1
+        if ids is None:
+            ids = np.arange(len(self), dtype=np.int64)
+        packed = ids[ids < n]
         data = blob.tobytes()
-        for lo, hi in itertools.pairwise(offsets.tolist()):
-            yield data[lo:hi]
-        for text in self.tail:
-            yield text.encode("utf-8")
+        out = [
+            data[lo:hi] for lo, hi in zip(offsets[packed].tolist(), offsets[packed + 1].tolist(), strict=True)
+        ]
+        if len(packed) < len(ids):
+            out.extend(self.tail[int(i) - n].encode("utf-8") for i in ids[ids >= n])
+        return out
 
     def extend(self, texts: Iterable[str]) -> None:
         self.tail.extend(texts)

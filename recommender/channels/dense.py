@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -130,9 +129,12 @@ class DenseChannel:
 
     def _ids_by_text(self) -> dict[bytes, int]:
         if self._text_ids is None:
-            # every entry of a text has its text id, so the last one of each text is as good
-            texts = itertools.islice(self.table.text.encoded(), len(self.entry_text))  # not those being added
-            self._text_ids = dict(zip(texts, self.entry_text.tolist(), strict=True))
+            if self._delta or self._n_inverted != len(self.entry_text):
+                self._order = self._ptr = None  # an inverse over every entry
+            order, ptr = self._inverse()  # (searches need it too) one entry of each text id:
+            tids = np.flatnonzero(ptr[:-1] < ptr[1:])  # every text id has entries
+            texts = self.table.text.encoded(order[ptr[tids]])
+            self._text_ids = dict(zip(texts, tids.tolist(), strict=True))
         return self._text_ids
 
     def extend(self, start: int) -> None:

@@ -101,3 +101,24 @@ def test_a_delta_past_its_bound_is_folded_on_add(monkeypatch: pytest.MonkeyPatch
     assert index.n_delta == 100
     index.add(extra[100:101], np.array([N_GRAPH + 100]))
     assert index.n_delta == 0 and int(index.index.ntotal) == N_GRAPH + 101
+
+
+def test_a_loaded_dense_channel_reuses_the_text_ids_of_texts_it_holds(tmp_path: Path) -> None:
+    from recommender.corpus import FirmDoc, Product
+    from recommender.engine import EngineConfig, Recommender
+
+    def firm(fid: str, name: str, *products: str) -> FirmDoc:
+        return FirmDoc(
+            id=fid, name=name, province="江苏省", products=tuple(Product(p, 0.5) for p in products)
+        )
+
+    firms = [firm("A1", "中科真空", "分子泵", "真空计"), firm("A2", "北仪真空", "分子泵", "真空阀门")]
+    built = Recommender.build(firms, [], EngineConfig(channels=("tfidf", "bm25", "dense", "graph")))
+    built.save(tmp_path / "idx")
+    loaded = Recommender.load(tmp_path / "idx", EngineConfig())
+    for engine in (built, loaded):
+        engine.upsert_firms([firm("N1", "新进企业", "真空阀门", "离心泵"), firm("A1", "中科真空", "真空计")])
+    assert loaded.dense.text_ids == built.dense.text_ids
+    # one new vector each for 离心泵 and the two new profiles; 真空阀门 and 真空计 are held already
+    assert loaded.dense.n_texts == built.dense.n_texts == len(set(built.table.text)) == 8
+    assert loaded.dense.index.ntotal == 8
