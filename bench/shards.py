@@ -188,6 +188,10 @@ def http100k() -> dict[str, Any]:
             scratch, 8742, env | {"CHAINMATCH_SHARDS": "4"}, prepared.bureau_key, warm_up, measured
         )
     a, b = out["unsharded"].pop("answers"), out["sharded_4"].pop("answers")
+    answers = [{"query": q, "unsharded": x, "sharded": y} for q, x, y in zip(measured, a, b, strict=True)]
+    (OUT / "shards_http100k_answers.json").write_text(
+        json.dumps(answers, ensure_ascii=False), encoding="utf-8"
+    )
     out["identical_answers"] = f"{sum(x == y for x, y in zip(a, b, strict=True))}/{len(a)}"
     out["differences"] = [
         {"text": q["text"], "unsharded": x, "sharded": y}
@@ -310,12 +314,18 @@ def process_memory(root: int) -> dict[str, Any]:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        rss = _kb(f"/proc/{pid}/status", "VmRSS")
-        pss = _kb(f"/proc/{pid}/smaps_rollup", "Pss")
-        if rss:
-            rows.append(
-                {"pid": pid, "rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "cmd": cmd[:90]}
-            )
+        row: dict[str, Any] = {"pid": pid, "cmd": " ".join(cmd.split())[:90]}
+        # RssShmem: pages of Ray's object store (shared memory) this process has touched
+        for name, path, field in (
+            ("rss_mb", "status", "VmRSS"),
+            ("pss_mb", "smaps_rollup", "Pss"),
+            ("anon_mb", "status", "RssAnon"),
+            ("file_mb", "status", "RssFile"),
+            ("shmem_mb", "status", "RssShmem"),
+        ):
+            row[name] = round(_kb(f"/proc/{pid}/{path}", field) / 1024, 1)
+        if row["rss_mb"]:
+            rows.append(row)
     return {
         "processes": len(rows),
         "rss_total_mb": round(sum(r["rss_mb"] for r in rows), 1),
