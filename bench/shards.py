@@ -3,6 +3,7 @@ cost beside the unsharded one.
 
     python bench/shards.py chainkg     # chainkg dev set: 3 shards on a local Ray vs one engine
     python bench/shards.py http100k    # 100k synthetic firms over HTTP: 4 shards vs one process
+    python bench/shards.py exact100k   # ... and the sharded answers vs one *exact* engine at 100k
 
 ``chainkg`` imports chainkg into a fresh data dir (the real importer), builds one engine in this
 process (:class:`~chainmatch.indexing.IndexService`) and a :class:`ShardedIndexService` with 3
@@ -21,6 +22,14 @@ of the server — the API process and all its descendants (Ray's GCS, raylet, wo
 the sum of RSS and of PSS (/proc/PID/smaps_rollup, which counts pages shared between processes
 once). Last, whether the sharded answers (firm ids, in order) equal the unsharded ones.
 
+``exact100k`` explains the 100k differences: one engine over the same 100k firms searches its
+dense channel with an HNSW graph (above ``ann_threshold`` = 200k distinct texts: approximate),
+while each 25k-firm shard is below it and searches exactly. It builds one engine in this process
+over the prepared database with exact dense search and compares the http100k run's answers (both
+lists, saved in bench/out/shards_http100k_answers.json) with its answers to the same queries; then
+again with its per-firm cut-offs (``candidate_pool``, ``rerank_pool``) widened 4×, which one engine
+takes over all firms and each shard over its own (recommender/merge.py).
+
 Results are printed as JSON and written to bench/out/shards_<run>.json.
 """
 
@@ -30,7 +39,6 @@ import argparse
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._data import chainkg_dir, load_gaps
 from bench._server import OUT, prepare, scratch_copy, served
-from bench.latency_http import summarise
+from bench.latency_http import Request, run_concurrent, summarise
 
 SETS = {"catalog": "gaps_dev.jsonl", "freetext": "gaps_dev_freetext.jsonl"}
 SCOPES = ("outside", "inside", "all")
@@ -216,7 +224,8 @@ def serve_and_measure(
             t0 = time.perf_counter()
             timed = [ask(client, body) for body in measured]
             one_client = summarise([ms for ms, _ in timed], time.perf_counter() - t0)
-        concurrent = run_concurrent(url, key, measured)
+        posts = [match_post(body) for body in measured]
+        concurrent = run_concurrent(url, key, posts, CLIENTS)  # each client warms up on its first
         memory = process_memory(server.pid)
         status = httpx.get(f"{url}/readyz", timeout=10).json()
     return {
@@ -231,35 +240,17 @@ def serve_and_measure(
     }
 
 
+def match_post(body: dict) -> Request:
+    return lambda client: client.post("/v1/match", json=body)
+
+
 def ask(client: httpx.Client, body: dict) -> tuple[float, list[str]]:
     t0 = time.perf_counter()
-    response = client.post("/v1/match", json=body)
+    response = match_post(body)(client)
     elapsed = (time.perf_counter() - t0) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"/v1/match: {response.status_code} {response.text[:300]}")
     return elapsed, [r["firm_id"] for r in response.json()["results"]]
-
-
-def run_concurrent(url: str, key: str, bodies: list[dict]) -> dict[str, float]:
-    latencies: list[float] = []
-    errors: list[BaseException] = []
-
-    def client_thread(share: list[dict]) -> None:
-        try:
-            with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120) as client:
-                latencies.extend(ask(client, body)[0] for body in share)
-        except Exception as exc:  # noqa: BLE001  (re-raised below)
-            errors.append(exc)
-
-    threads = [threading.Thread(target=client_thread, args=(bodies[i::CLIENTS],)) for i in range(CLIENTS)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} client(s) failed") from errors[0]
-    return summarise(latencies, time.perf_counter() - t0)
 
 
 def build_lines(log: Path) -> list[str]:
@@ -267,6 +258,57 @@ def build_lines(log: Path) -> list[str]:
     words = ("shards built", "shard ", "index loaded", "loaded", "ChainMatch ready")
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     return [line[:300] for line in lines if any(w in line for w in words)][:40]
+
+
+def exact100k() -> dict[str, Any]:
+    from dataclasses import replace
+
+    from sqlmodel import Session
+
+    from chainmatch.corpus_loader import load_firm_docs, load_relations
+    from chainmatch.db import make_engine
+    from chainmatch.indexing import engine_config
+    from chainmatch.settings import Settings
+    from recommender.corpus import MatchQuery, Region, Scope
+    from recommender.engine import Recommender
+
+    saved = json.loads((OUT / "shards_http100k_answers.json").read_text(encoding="utf-8"))
+    settings = Settings(data_dir=OUT / "serve" / SYNTH_100K.stem / "var")
+    db = make_engine(settings)
+    with Session(db) as session:
+        firms, relations = load_firm_docs(session), load_relations(session)
+    db.dispose()
+    started = time.perf_counter()
+    exact = Recommender.build(firms, relations, replace(engine_config(settings), ann_threshold=10**9))
+    build_s = time.perf_counter() - started
+    queries = [
+        MatchQuery(
+            text=a["query"]["text"],
+            for_product=a["query"]["for_product"],
+            leader_firm_id=a["query"]["leader_firm_id"],
+            region=Region(province=PROVINCE),
+            scope=Scope.OUTSIDE,
+            k=10,
+        )
+        for a in saved
+    ]
+    out: dict[str, Any] = {"firms": len(firms), "queries": len(queries), "exact_build_s": round(build_s, 1)}
+    for label, widen in (("default cut-offs", 1), ("cut-offs widened 4x", 4)):
+        exact.config.candidate_pool *= widen
+        exact.config.rerank_pool *= widen
+        answers = [[m.firm.id for m in exact.match(q)] for q in queries]
+        same_sharded = sum(x == a["sharded"] for x, a in zip(answers, saved, strict=True))
+        same_hnsw = sum(x == a["unsharded"] for x, a in zip(answers, saved, strict=True))
+        out[f"exact one engine, {label}"] = {
+            "identical to 4 shards": f"{same_sharded}/{len(saved)}",
+            "identical to the HNSW one engine (served)": f"{same_hnsw}/{len(saved)}",
+            "differences from 4 shards": [
+                {"text": q.text, "exact": x, "sharded": a["sharded"]}
+                for q, x, a in zip(queries, answers, saved, strict=True)
+                if x != a["sharded"]
+            ],
+        }
+    return out
 
 
 # ---------------------------------------------------------------------------- memory of a process tree
@@ -338,9 +380,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run", choices=["chainkg", "http100k"])
+    parser.add_argument("run", choices=["chainkg", "http100k", "exact100k"])
     args = parser.parse_args()
-    result = chainkg() if args.run == "chainkg" else http100k()
+    result = {"chainkg": chainkg, "http100k": http100k, "exact100k": exact100k}[args.run]()
     result["load_average_end"] = load_average()
     text = json.dumps(result, ensure_ascii=False, indent=1)
     (OUT / f"shards_{args.run}.json").write_text(text, encoding="utf-8")
