@@ -133,7 +133,7 @@ class WordSegmenter:
 
     def add_words(self, words: list[str]) -> None:
         self._unlayer()
-        for w in words:
+        for w in dict.fromkeys(words):  # an upsert lists each product name of every firm
             key = cached_key(w)
             if MIN_WORD <= len(key) <= MAX_WORD and not self._is_user_word(key):
                 self._tok.add_word(key)

@@ -18,7 +18,7 @@ import numpy as np
 class SortedKeys:
     def __init__(self, blob: np.ndarray, lengths: np.ndarray) -> None:
         """``lengths``: rows of (byte length, first position, first byte) in ascending length."""
-        self.blob = blob
+        self.blob = np.asarray(blob)  # a mapped blob as a plain view: np.memmap indexing is ~5x slower
         self.lengths = np.asarray(lengths, dtype=np.int64).reshape(-1, 3)
         self._groups: dict[int, tuple[int, np.ndarray]] = {}
         rows = self.lengths.tolist()
@@ -28,7 +28,7 @@ class SortedKeys:
             count, rest = divmod(end_byte - offset, length)
             if first != n or rest or length < 1:
                 raise ValueError("sorted keys do not match their length table")
-            self._groups[length] = (first, blob[offset:end_byte].view(f"S{length}"))
+            self._groups[length] = (first, self.blob[offset:end_byte].view(f"S{length}"))
             n += count
         self.n = n
 
