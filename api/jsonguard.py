@@ -41,6 +41,16 @@ def is_json(content_type: str | None) -> bool:
     return main == "application/json" or (main.startswith("application/") and main.endswith("+json"))
 
 
+_CHECKED = "checked_json_body"  # request state: the body JsonGuard parsed and checked
+
+
+def checked_body(request: Request) -> tuple[Any] | None:
+    """``(value,)``: the JSON body as :class:`JsonGuard` parsed and checked it; None when it did
+    not (no JSON body, or one it could not parse: the route's own reading then says why)."""
+    state = request.scope.get("state") or {}
+    return (state[_CHECKED],) if _CHECKED in state else None
+
+
 def rejection_body(exc: JsonRejected) -> dict[str, Any]:
     return {
         "detail": [
@@ -81,10 +91,12 @@ class JsonGuard:
             chunks.append(message.get("body", b""))
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
-        rejected = self._check(body)
+        rejected, value = self._check(body)
         if rejected is not None:
             await self._reject(send, rejected)
             return
+        if value is not None:  # a route reading the body as records need not parse it again
+            scope.setdefault("state", {})[_CHECKED] = value[0]
         replayed = False
 
         async def replay() -> Message:
@@ -96,16 +108,18 @@ class JsonGuard:
 
         await self.app(scope, replay, send)
 
-    def _check(self, body: bytes) -> JsonRejected | None:
+    def _check(self, body: bytes) -> tuple[JsonRejected | None, tuple[Any] | None]:
+        """(why the body is refused, or None; the parsed and checked body, or None)."""
         if not body.strip():
-            return None
+            return None, None
         try:
-            check(parse(body), max_depth=self.max_depth)
+            value = parse(body)
+            check(value, max_depth=self.max_depth)
         except JsonRejected as exc:
-            return exc
+            return exc, None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None  # not JSON at all: the route's own parsing says so (FastAPI: 422)
-        return None
+            return None, None  # not JSON at all: the route's own parsing says so (FastAPI: 422)
+        return None, (value,)
 
     @staticmethod
     async def _reject(send: Send, exc: JsonRejected) -> None:
@@ -173,4 +187,4 @@ def install_json_boundary(app: FastAPI) -> None:
     app.add_exception_handler(RecursionError, out_of_range)
 
 
-__all__ = ["JsonGuard", "install_json_boundary", "is_json", "json_safe"]
+__all__ = ["JsonGuard", "checked_body", "install_json_boundary", "is_json", "json_safe"]

@@ -103,6 +103,16 @@ def _json_array(text: str) -> Iterator[ParsedRecord]:
         ) from exc
     except JsonRejected as exc:
         raise UnreadableInput(exc.message) from exc
+    return _array_records(value, checked=False)
+
+
+def checked_json_records(value: Any) -> list[ParsedRecord]:
+    """The records of a JSON body already parsed and checked whole (``jsonsafe.check``, as the
+    API's JSON boundary does): :func:`parse_records` of its bytes, without parsing them again."""
+    return list(_array_records(value, checked=True))
+
+
+def _array_records(value: Any, *, checked: bool) -> Iterator[ParsedRecord]:
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
@@ -112,7 +122,8 @@ def _json_array(text: str) -> Iterator[ParsedRecord]:
             yield ParsedRecord(position, None, "数组元素应为 JSON 对象 (array items must be objects)")
             continue
         try:  # each record on its own: one bad value makes one bad record, named by its field
-            jsonsafe.check(item, max_depth=jsonsafe.MAX_DEPTH - 1)
+            if not checked:
+                jsonsafe.check(item, max_depth=jsonsafe.MAX_DEPTH - 1)
         except JsonRejected as exc:
             yield ParsedRecord(position, None, _refused(exc))
             continue
