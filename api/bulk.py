@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 from fastapi import HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from chainmatch.ingest.readers import Format, ParsedRecord, UnreadableInput, parse_records
+from api.jsonguard import checked_body
+from chainmatch.ingest.readers import (
+    Format,
+    ParsedRecord,
+    UnreadableInput,
+    checked_json_records,
+    parse_records,
+)
 from chainmatch.ingest.report import IngestReport
 from chainmatch.services.context import Caller
 from chainmatch.settings import Settings
@@ -30,8 +37,9 @@ async def read_bulk(request: Request, settings: Settings) -> list[ParsedRecord]:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = Format.JSONL if content_type in NDJSON_TYPES else Format.JSON
+    checked = checked_body(request) if fmt is Format.JSON else None  # parsed once, at the boundary
     try:
-        records, _ = parse_records(body, fmt=fmt)
+        records = checked_json_records(checked[0]) if checked else parse_records(body, fmt=fmt)[0]
     except UnreadableInput as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if not records:
