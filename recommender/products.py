@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .corpus import Product
-from .text import cached_key, normalize_key, normalize_text
+from .text import cached_key, normalize_text
 
 _ELIMINATION_RE = re.compile(
     r"(抵销|抵消|冲销|平衡项目|调整项目|调节项目|合并调整|内部交易|分部间|减[：:]|elimination|adjustment)",
@@ -139,7 +139,7 @@ def clean_products(raw: Iterable[Mapping[str, Any] | Product]) -> tuple[list[Pro
                 f"产品“{name}”的营收占比 {share:.4g} 超过 1，已截断为 1 (share above 1 clamped to 1)"
             )
             share = 1.0
-        key = normalize_key(name)
+        key = cached_key(name)  # normalize_key, memoised: product names repeat across firms
         if key in merged:
             old_name, old_share, first = merged[key]
             best = old_share if share is None else share if old_share is None else max(old_share, share)
