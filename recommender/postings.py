@@ -43,21 +43,40 @@ class ProductPostings:
         self.delta.setdefault(key, []).append((entry, np.nan if share is None else float(share)))
 
     def compact(self, alive: np.ndarray) -> None:
-        """Folds the appended postings into the arrays, dropping those of removed entries."""
-        merged: dict[str, list[tuple[int, float]]] = {}
-        for i, key in enumerate(self.keys):
-            lo, hi = int(self.ptr[i]), int(self.ptr[i + 1])
-            merged[key] = list(zip(self.entries[lo:hi].tolist(), self.shares[lo:hi].tolist(), strict=True))
-        for key, extra in self.delta.items():
-            merged.setdefault(key, []).extend(extra)
-        live = {k: [p for p in ps if alive[p[0]]] for k, ps in merged.items()}
-        self.keys, order = SortedKeys.of(k for k, ps in live.items() if ps)
-        rows = [(k, live[k]) for k in order]
-        counts = np.fromiter((len(r[1]) for r in rows), dtype=np.int64, count=len(rows))
-        self.ptr = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
-        flat = [p for r in rows for p in r[1]]
-        self.entries = np.fromiter((p[0] for p in flat), dtype=np.int64, count=len(flat))
-        self.shares = np.fromiter((p[1] for p in flat), dtype=np.float64, count=len(flat))
+        """Folds the appended postings into the arrays, dropping those of removed entries (and
+        keys left without any). Array work, not a Python object per posting: at 100k firms the
+        arrays hold ~1.2M postings, and a stream of upserts compacts every ~10k firms."""
+        n_old = len(self.keys)
+        old_slot = np.repeat(np.arange(n_old, dtype=np.int64), np.diff(np.asarray(self.ptr)))
+        old_live = alive[np.asarray(self.entries)]
+        old_keys = list(self.keys)
+        live: dict[str, None] = dict.fromkeys(
+            k
+            for k, n in zip(old_keys, np.bincount(old_slot[old_live], minlength=n_old).tolist(), strict=True)
+            if n
+        )
+        delta = [(k, ps) for k, ps in self.delta.items()]
+        live.update((k, None) for k, ps in delta if any(alive[e] for e, _ in ps))
+        keys, order = SortedKeys.of(live)
+        position = {k: i for i, k in enumerate(order)}
+        old_to_new = np.fromiter((position.get(k, -1) for k in old_keys), dtype=np.int64, count=n_old)
+        d_entries = np.fromiter((e for _, ps in delta for e, _ in ps), dtype=np.int64)
+        d_shares = np.fromiter((sh for _, ps in delta for _, sh in ps), dtype=np.float64)
+        d_slot = np.repeat(
+            np.fromiter((position.get(k, -1) for k, _ in delta), dtype=np.int64, count=len(delta)),
+            [len(ps) for _, ps in delta],
+        )
+        slot = np.concatenate([old_to_new[old_slot], d_slot])
+        entries = np.concatenate([np.asarray(self.entries, dtype=np.int64), d_entries])
+        shares = np.concatenate([np.asarray(self.shares, dtype=np.float64), d_shares])
+        keep = alive[entries]
+        slot, entries, shares = slot[keep], entries[keep], shares[keep]
+        by_key = np.argsort(slot, kind="stable")  # a key's arrays first, then its appended ones
+        self.keys = keys
+        self.ptr = np.concatenate(
+            [np.zeros(1, dtype=np.int64), np.cumsum(np.bincount(slot, minlength=len(order)))]
+        )
+        self.entries, self.shares = entries[by_key], shares[by_key]
         self.delta = {}
 
     # ------------------------------------------------------------------------------ reading
