@@ -152,7 +152,7 @@ class FaissIndex:
                 return
             if self.delta is None:
                 self.delta = faiss.IndexFlatIP(self.dim)
-            self.delta.add(x)  # type: ignore[call-arg]
+            self.delta.add(x)
             if self.n_delta > DELTA_MAX:
                 self.fold()
             return
@@ -166,7 +166,7 @@ class FaissIndex:
             return
         vectors = self.delta.reconstruct_n(0, self.delta.ntotal)
         self._own()
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))  # type: ignore[call-arg]
+        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         self.delta = None
 
     def remove(self, ids: np.ndarray) -> None:
@@ -196,7 +196,7 @@ class FaissIndex:
         else:
             out = [_no_hits() for _ in range(len(x))]
         if self.delta is not None:
-            scores, ids = self.delta.search(x, min(k, self.n_delta))  # type: ignore[call-arg]
+            scores, ids = self.delta.search(x, min(k, self.n_delta))
             out = [_merge(hits, _hits(i, s, n_graph), k) for hits, i, s in zip(out, ids, scores, strict=True)]
         return out
 
