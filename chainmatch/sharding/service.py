@@ -53,14 +53,14 @@ class ShardedIndexService(IndexService):
         self._statistics: Any = None  # object ref of the corpus statistics (None: not supported)
         self._shard_locks = [threading.Lock() for _ in range(self.n_shards)]
         self._facade = ShardedEngine(self)
+        self.directories = [str(self.root / f"shard-{i}") for i in range(self.n_shards)]
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, *, progress: bool = False) -> None:
         """Start the shard actors (each loads its saved index), then go on from that build when
         every shard belongs to it and to this database; else build all shards afresh."""
         self.cluster.connect()
-        directories = [str(self.root / f"shard-{i}") for i in range(self.n_shards)]
-        self.actors = self.cluster.shard_actors(directories)
+        self.actors = self.cluster.shard_actors(self.directories)
         with self._lock.write():
             with Session(self.db) as session:
                 db_state = read_state(session)
@@ -102,7 +102,10 @@ class ShardedIndexService(IndexService):
             uuid.uuid4().hex[:12], db_state.instance, db_state.relations_revision, db_state.revision, None
         )
         statistics = self.cluster.fit_statistics()
-        builds = [self.cluster.build(i, self.n_shards, target, statistics) for i in range(self.n_shards)]
+        builds = [
+            self.cluster.build(i, self.n_shards, target, statistics, self.actors[i], self.directories[i])
+            for i in range(self.n_shards)
+        ]
         cluster.wait_all(builds)
         return target, statistics, builds
 
@@ -248,7 +251,12 @@ class ShardedIndexService(IndexService):
             if state is None or not state.same_build(target) or state.revision > target.revision:
                 logger.info("shard %d is in state %s: rebuilding it", shard, state)
                 built = self.cluster.build(
-                    shard, self.n_shards, replace(target, aliases_revision=None), self._statistics
+                    shard,
+                    self.n_shards,
+                    replace(target, aliases_revision=None),
+                    self._statistics,
+                    actor,
+                    self.directories[shard],
                 )
                 state = cluster.fetch(actor.install.remote(built, target), timeout=cluster.BUILD_TIMEOUT_S)
             assert state is not None
