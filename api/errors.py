@@ -38,6 +38,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _doc("the index is not available yet"),
 }
 
+
 def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=http_status(exc), headers=http_headers(exc))

@@ -84,7 +84,10 @@ def main() -> None:
     parser.add_argument("--http", type=Path, default=None, help="firms file: measure POST /v1/firms")
     parser.add_argument("--batches", type=int, default=5, help="--http: calls of 1,000 new firms")
     parser.add_argument(
-        "--py-spy", type=Path, default=None, help="--http: profile the server to this file (.svg, .txt raw, .json)"
+        "--py-spy",
+        type=Path,
+        default=None,
+        help="--http: profile the server to this file (.svg, .txt raw, .json)",
     )
     args = parser.parse_args()
     if args.http:

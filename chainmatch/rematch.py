@@ -63,8 +63,10 @@ class RematchJob(RematchJobPublic):
 
 
 def _count(session: Session, region: Region) -> int:
-    query = select(func.count()).select_from(GapList).where(
-        col(GapList.deleted_at).is_(None), GapList.region_province == region.province
+    query = (
+        select(func.count())
+        .select_from(GapList)
+        .where(col(GapList.deleted_at).is_(None), GapList.region_province == region.province)
     )
     if region.city:
         query = query.where(in_city(region.city))

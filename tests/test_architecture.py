@@ -51,9 +51,7 @@ def layer(module: str) -> str | None:
 
 
 def source_files() -> list[Path]:
-    return sorted(
-        p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py") if "migrations" not in p.parts
-    )
+    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py") if "migrations" not in p.parts)
 
 
 def imports_of(path: Path) -> list[Import]:
@@ -96,7 +94,9 @@ def module_path(module: str) -> Path | None:
 def is_router(module: str) -> bool:
     """A module that defines routes (an ``APIRouter``), wherever it lives under ``api``."""
     path = module_path(module) if module.startswith("api.") else None
-    return path is not None and path.name != "__init__.py" and "APIRouter(" in path.read_text(encoding="utf-8")
+    return (
+        path is not None and path.name != "__init__.py" and "APIRouter(" in path.read_text(encoding="utf-8")
+    )
 
 
 def router_to_router(i: Import) -> bool:
