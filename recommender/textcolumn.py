@@ -119,14 +119,21 @@ class TextColumn(Sequence[str]):
         n = len(offsets) - 1
         if ids is None:
             ids = np.arange(len(self), dtype=np.int64)
-        packed = ids[ids < n]
+        in_blob = ids < n
+        packed = ids[in_blob]
         data = blob.tobytes()
         out = [
             data[lo:hi] for lo, hi in zip(offsets[packed].tolist(), offsets[packed + 1].tolist(), strict=True)
         ]
-        if len(packed) < len(ids):
-            out.extend(self.tail[int(i) - n].encode("utf-8") for i in ids[ids >= n])
-        return out
+        if len(packed) == len(ids):
+            return out
+        # appended texts among them: each text in the slot of its id, whatever the ids' order
+        ordered: list[bytes] = [b""] * len(ids)
+        for slot, text in zip(np.flatnonzero(in_blob).tolist(), out, strict=True):
+            ordered[slot] = text
+        for slot in np.flatnonzero(~in_blob).tolist():
+            ordered[slot] = self.tail[int(ids[slot]) - n].encode("utf-8")
+        return ordered
 
     def extend(self, texts: Iterable[str]) -> None:
         self.tail.extend(texts)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from recommender.textcolumn import TextColumn
 
 TEXTS = ["涡轮分子泵", "", "IGBT 模块", "离子源", "光电倍增管(PMT)"]
@@ -18,3 +20,5 @@ def test_slices_equal_list_slices(tmp_path: Path) -> None:
                    slice(0, None, 2), slice(-1, None), slice(None)):  # fmt: skip
             assert column[sl] == TEXTS[sl]
         assert list(column.encoded()) == [t.encode("utf-8") for t in TEXTS]
+        ids = np.array([4, 0, 3, 2, 4, 1])  # appended and packed texts interleaved
+        assert column.encoded(ids) == [TEXTS[i].encode("utf-8") for i in ids.tolist()]
