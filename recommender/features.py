@@ -89,29 +89,86 @@ class GraphMatch:
         return (*self.lead, self.name) if self.path_ends_with_name else self.lead
 
 
+VIA_CODES: tuple[str, ...] = ("exact", "subclass", "kind", "parent", "context")
+_VIA = {v: i for i, v in enumerate(VIA_CODES)}
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """Live entries listing one product key, all matched the same way (one ``GraphMatches.add_listing``)."""
+
+    via: str
+    depth: int
+    lead: tuple[str, ...]
+    path_ends_with_name: bool
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, entries, shares (NaN: unknown)
+
+
 @dataclass
 class GraphMatches:
-    by_row: dict[int, list[GraphMatch]] = field(default_factory=dict)
-    item_known: bool = False
-    _nominated: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The graph channel's matches as arrays, one listing per product key matched, in the order
+    matched. A query expands to thousands of postings: the features read them as arrays, and only
+    the rows an answer explains become :class:`GraphMatch` objects (:meth:`matches_of`)."""
 
-    def add(self, row: int, m: GraphMatch) -> None:
-        self.by_row.setdefault(row, []).append(m)
-        self._nominated = None
+    texts: Sequence[str] = ()  # the entry table's texts
+    item_known: bool = False
+    _listings: list[_Listing] = field(default_factory=list, repr=False)
+    _flat: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
+
+    def add_listing(
+        self,
+        parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+        via: str,
+        depth: int,
+        lead: tuple[str, ...] = (),
+        path_ends_with_name: bool = False,
+    ) -> None:
+        """Firm rows ``parts[0]`` list the product through capability entries ``parts[1]``, with
+        revenue shares ``parts[2]``."""
+        if len(parts[0]):
+            self._listings.append(_Listing(via, depth, lead, path_ends_with_name, parts))
+            self._flat = None
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(rows, entries, shares, via codes (``VIA_CODES``), depths, listing) of every match, in
+        the order matched (kept: every scope of a query reads them)."""
+        if self._flat is None:
+            ls = self._listings
+            sizes = [len(x.parts[0]) for x in ls]
+            self._flat = (
+                *(
+                    np.concatenate([x.parts[i] for x in ls]) if ls else np.zeros(0, dtype=dtype)
+                    for i, dtype in enumerate((np.int64, np.int64, np.float64))
+                ),
+                np.repeat(np.array([_VIA[x.via] for x in ls], dtype=np.int8), sizes),
+                np.repeat(np.array([x.depth for x in ls], dtype=np.int64), sizes),
+                np.repeat(np.arange(len(ls), dtype=np.int64), sizes),
+            )
+        return self._flat
 
     def nominated(self) -> np.ndarray:
-        """Rows matched other than as context: the graph channel's candidates, in the order
-        matched (kept: the ranking of every scope of a query reads them)."""
-        if self._nominated is None:
-            rows = [r for r, ms in self.by_row.items() if any(m.via != "context" for m in ms)]
-            self._nominated = np.asarray(rows, dtype=np.int64)
-        return self._nominated
+        """Distinct rows matched other than as context (ascending): the graph channel's candidates."""
+        rows, via = self.arrays()[0], self.arrays()[3]
+        return np.unique(rows[via != _VIA["context"]])
 
     def lists_item(self, mask: np.ndarray) -> bool:
         """Whether a row of ``mask`` lists the item or a narrower product (the ``graph_q`` feature)."""
-        return any(
-            mask[r] and any(m.via in ("exact", "subclass") for m in ms) for r, ms in self.by_row.items()
-        )
+        rows, via = self.arrays()[0], self.arrays()[3]
+        return bool(mask[rows[via <= _VIA["subclass"]]].any())
+
+    def matches_of(self, row: int) -> list[GraphMatch]:
+        """The matches of firm ``row``, in the order matched."""
+        rows, entries, shares, _, _, listing = self.arrays()
+        out = []
+        for i in np.flatnonzero(rows == row).tolist():
+            x, share = self._listings[int(listing[i])], float(shares[i])
+            out.append(
+                GraphMatch(
+                    self.texts, int(entries[i]), None if share != share else share,  # NaN: unknown
+                    x.via, x.depth, x.lead, x.path_ends_with_name,
+                )
+            )  # fmt: skip
+        return out
 
 
 def aggregate_channel(
@@ -183,30 +240,35 @@ def feature_matrix(
     X[:, FIDX["n_caps"]] = np.log1p(n_caps[rows])
     X[:, FIDX["q_conf"]] = q_conf
     X[:, FIDX["q_guess"]] = float(q_guess)
-    pos = {r: i for i, r in enumerate(rows.tolist())}
-    for row, matches in graph.by_row.items():
-        i = pos.get(row)
-        if i is None:
-            continue
-        for m in matches:
-            share = UNKNOWN_SHARE if m.share is None else m.share
-            if m.via == "exact":
-                X[i, FIDX["exact"]] = 1.0
-                X[i, FIDX["exact_share"]] = max(X[i, FIDX["exact_share"]], share)
-            elif m.via == "subclass" and m.depth == 1:
-                X[i, FIDX["sub1"]] = 1.0
-                X[i, FIDX["sub_share"]] = max(X[i, FIDX["sub_share"]], share)
-            elif m.via == "subclass":
-                X[i, FIDX["sub2"]] = 1.0
-            elif m.via == "kind":
-                X[i, FIDX["kind"]] = 1.0
-                X[i, FIDX["kind_share"]] = max(X[i, FIDX["kind_share"]], share)
-            elif m.via == "parent":
-                X[i, FIDX["parent"]] = 1.0
-            elif m.via == "context":
-                X[i, FIDX["ctx"]] = 1.0
+    _graph_features(X, rows, graph)
     if len(rows):
         if item_listed is None:
             item_listed = bool(X[:, [FIDX["exact"], FIDX["sub1"], FIDX["sub2"]]].max() > 0)
         X[:, FIDX["graph_q"]] = float(item_listed)
     return X
+
+
+def _graph_features(X: np.ndarray, rows: np.ndarray, graph: GraphMatches) -> None:
+    """The graph columns of ``X`` (candidates ``rows``): a flag per way a candidate is matched,
+    the largest revenue share per flag that has one (unknown shares count as ``UNKNOWN_SHARE``)."""
+    g_rows, _, g_shares, g_via, g_depth, _ = graph.arrays()
+    if not len(rows) or not len(g_rows):
+        return
+    sorter = np.argsort(rows, kind="stable")
+    at = np.minimum(np.searchsorted(rows, g_rows, sorter=sorter), len(rows) - 1)
+    i = sorter[at]
+    hit = rows[i] == g_rows  # a candidate's match
+    i, via, depth = i[hit], g_via[hit], g_depth[hit]
+    share = np.where(np.isnan(g_shares[hit]), UNKNOWN_SHARE, g_shares[hit]).astype(np.float32)
+    sub = via == _VIA["subclass"]
+    for flag, share_col, which in (
+        ("exact", "exact_share", via == _VIA["exact"]),
+        ("sub1", "sub_share", sub & (depth == 1)),
+        ("sub2", None, sub & (depth != 1)),
+        ("kind", "kind_share", via == _VIA["kind"]),
+        ("parent", None, via == _VIA["parent"]),
+        ("ctx", None, via == _VIA["context"]),
+    ):
+        X[i[which], FIDX[flag]] = 1.0
+        if share_col is not None:
+            np.maximum.at(X[:, FIDX[share_col]], i[which], share[which])

@@ -141,7 +141,7 @@ class MatchRanking:
                 kind = KIND_NAMES[int(t.kind[e])]
                 similar.append((t.text[e], None if np.isnan(share) else share, sim, kind))
         matched, reasons = explain(
-            firm, s.item, s.graph.by_row.get(row, []), similar, query.region, query.for_product
+            firm, s.item, s.graph.matches_of(row), similar, query.region, query.for_product
         )
         return FirmMatch(
             firm=firm,

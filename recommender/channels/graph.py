@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..aliases import AliasTable
 from ..catalog import ProductCatalog
 from ..entry_table import EntryTable
-from ..features import GraphMatch, GraphMatches
+from ..features import GraphMatches
 from ..graph import ProductGraph
 from ..text import normalize_key, normalize_text
 from .base import ChannelQuery
@@ -50,30 +52,30 @@ class GraphChannel:
         keys = dict.fromkeys(normalize_key(n) for n in names)
         return [k for k in keys if k != key and k in self.catalog]
 
+    def listed(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, capability entries, shares; NaN: unknown) of the live firms listing ``key``, in
+        row order (``EntryTable.listed_entries`` as arrays)."""
+        entries, shares = self.table.postings.postings(key, self.table.alive)
+        return self.table.firm[entries], entries, shares
+
     def search(self, query: ChannelQuery) -> GraphMatches:
-        gm = GraphMatches()
+        gm = GraphMatches(self.table.text)
         text = query.item
         key = normalize_key(text)
         equivalents = self.equivalent_keys(key, query.synonyms)
         gm.item_known = key in self.graph or key in self.catalog or bool(equivalents)
         if not self.enabled:
             return gm
-        listed, texts = self.table.listed_entries, self.table.text
-        name = normalize_text(text)
+        listed, name = self.listed, normalize_text(text)
         for k in (key, *equivalents):
-            for row, entry, share in listed(k):
-                gm.add(row, GraphMatch(texts, entry, share, "exact", 0, (name,)))
+            gm.add_listing(listed(k), "exact", 0, (name,))
         for k in self.catalog.kinds_of(key):
-            for row, entry, share in listed(k):
-                gm.add(row, GraphMatch(texts, entry, share, "kind", 1, (name,), True))
+            gm.add_listing(listed(k), "kind", 1, (name,), True)
         for e in self.graph.expand(key):
-            for row, entry, share in listed(e.key):
-                gm.add(row, GraphMatch(texts, entry, share, e.via, e.depth, (name, *e.path[1:-1]), True))
+            gm.add_listing(listed(e.key), e.via, e.depth, (name, *e.path[1:-1]), True)
         if query.for_product:
             fkey = normalize_key(query.for_product)
             for mkey in self.graph.siblings_in(fkey):
-                if mkey == key:
-                    continue
-                for row, entry, share in listed(mkey):
-                    gm.add(row, GraphMatch(texts, entry, share, "context", 1))
+                if mkey != key:
+                    gm.add_listing(listed(mkey), "context", 1)
         return gm
