@@ -168,6 +168,7 @@ class TreeRanker:
         self.prior_weight = float(prior_weight)
         self._fusion = FusionRanker()
         self._perfect = self._to_perfect() if self.max_depth <= 8 else None
+        self._lookup = self._to_lookup() if self._perfect is not None and self.max_depth <= 3 else None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``(trees(X) + w · fusion(X)) / (1 + w)``: the fusion prior (w = ``prior_weight``)
@@ -201,7 +202,47 @@ class TreeRanker:
                 stack.append((int(self.right[node]), level + 1, 2 * pos + 1))
         return F, TH, V
 
+    def _to_lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For trees of depth <= 3 (7 splits each): the distinct (feature, threshold) splits, the
+        thresholds also as the largest float32 not above them (``x > t`` <=> ``x > down(t)`` for a
+        float32 ``x``), each tree's splits as indices into them, and a table from the 7 split
+        outcomes of a tree (bit j: split slot j goes right) to the value of the leaf they reach."""
+        assert self._perfect is not None
+        F, TH, V = self._perfect
+        n_trees, n_slots = F.shape
+        pairs, index = np.unique(np.stack([F.ravel(), TH.ravel()]), axis=1, return_inverse=True)
+        features, thresholds = pairs[0].astype(np.int64), pairs[1]
+        down = thresholds.astype(np.float32)
+        down = np.where(down.astype(np.float64) > thresholds, np.nextafter(down, np.float32(-np.inf)), down)
+        codes = np.arange(2**n_slots)
+        leaf = np.zeros_like(codes)
+        for level in range(max(self.max_depth, 1)):  # _predict_perfect's walk, on every code
+            leaf = 2 * leaf + ((codes >> (leaf + 2**level - 1)) & 1)
+        table = V[:, leaf]
+        return features, thresholds, down, index.reshape(n_trees, n_slots), table
+
     def predict_trees(self, X: np.ndarray) -> np.ndarray:
+        if self._lookup is not None and X.shape[0]:
+            return self._predict_lookup(X)
+        return self._predict_perfect(X)
+
+    def _predict_lookup(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`_predict_perfect`'s values (the same leaves, summed in the same order): each
+        distinct split compared once, a tree's outcomes packed in a byte, its leaf read off a table."""
+        assert self._lookup is not None
+        features, thresholds, down, slots, table = self._lookup
+        if X.dtype == np.float32:
+            went_right = np.ascontiguousarray(X.T)[features] > down[:, None]
+        else:
+            went_right = np.ascontiguousarray(X.T, dtype=np.float64)[features] > thresholds[:, None]
+        code = np.zeros((slots.shape[0], X.shape[0]), dtype=np.intp)
+        for j in range(slots.shape[1]):
+            code |= went_right[slots[:, j]].astype(np.intp) << j
+        code += np.arange(slots.shape[0])[:, None] * table.shape[1]
+        leaf_values = table.ravel()[code]
+        return (self.init + self.learning_rate * leaf_values.sum(axis=0)).astype(np.float32)
+
+    def _predict_perfect(self, X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
         if self._perfect is not None and n:
             F, TH, V = self._perfect
