@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from chainmatch import heapfreeze
 from chainmatch.corpus_loader import load_changed_firms, load_firm_docs, load_relations
 from chainmatch.db import read_state
 from chainmatch.rwlock import ReadWriteLock
@@ -144,6 +145,7 @@ class IndexService:
             if self._catch_up():
                 self._persist()
             self._sync_aliases()
+        self._settle()
 
     def rebuild(self, *, progress: bool = False) -> dict[str, Any]:
         with self._lock.write():
@@ -170,12 +172,14 @@ class IndexService:
     def _rebuild(self, *, progress: bool) -> dict[str, Any]:
         started = time.perf_counter()
         engine, tag, n_firms, n_relations = self._build_from_database(progress=progress)
+        heapfreeze.release()  # the old engine's cycles are collected at the next settle
         self._engine, self._tag = engine, tag
         self._built_firms, self._changed_since_build = n_firms, 0
         self._aliases_revision = None
         self.origin = "rebuilt"
         self._persist()
         self._sync_aliases()
+        self._settle()
         seconds = time.perf_counter() - started
         logger.info("index rebuilt: %d firms, %d relations in %.1fs", n_firms, n_relations, seconds)
         return {"firms": n_firms, "relations": n_relations, "seconds": round(seconds, 2)}
@@ -200,6 +204,7 @@ class IndexService:
                     tag.relations_revision,
                 ):
                     return  # the graph changed meanwhile and a foreground rebuild replaced the engine
+                heapfreeze.release()
                 self._engine, self._tag = engine, tag
                 self._built_firms, self._changed_since_build = n_firms, 0
                 self._aliases_revision = None
@@ -207,11 +212,17 @@ class IndexService:
                 self._catch_up()
                 self._sync_aliases()
                 self.origin = "rebuilt"
+            self._settle()
             logger.info(
                 "index rebuilt in the background: %d firms in %.1fs", n_firms, time.perf_counter() - started
             )
         except Exception:  # the current engine keeps serving; the next threshold crossing retries
             logger.exception("background index rebuild failed")
+
+    def _settle(self) -> None:
+        """A serving process keeps its loaded engine out of the collector's full passes."""
+        if self.serving and self._engine is not None:
+            heapfreeze.settle(self._engine.n_firms)
 
     def _save(self) -> None:
         assert self._engine is not None and self._tag is not None
@@ -306,6 +317,7 @@ class IndexService:
             elif self._catch_up() and checkpoint and self._checkpoint_due():
                 self._persist()
             self._sync_aliases()
+        self._settle()
 
     def refresh_soon(self) -> None:
         """Catch up (with checkpoint) in a background thread, for a writer that need not wait:
