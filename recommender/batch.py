@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from .channels import ChannelQuery
+import numpy as np
+
+from .channels import ChannelQuery, DenseChannel
 from .corpus import FirmMatch, MatchQuery
 from .errors import RecommenderError
 from .features import ChannelArrays, GraphMatches
@@ -67,10 +69,12 @@ class _Planned:
 
 
 class _ItemSearches:
-    """The channel answers of the queries of one item, each searched at its first query."""
+    """The channel answers of the queries of one item, each searched at its first query; the
+    dense channel's from the item's nearest texts, found for every item of the batch at once."""
 
-    def __init__(self, engine: Recommender) -> None:
+    def __init__(self, engine: Recommender, near: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         self.engine = engine
+        self.near = near
         self.answers: dict[tuple[str, Hashable], ChannelArrays | GraphMatches] = {}
 
     def scores(self, p: _Planned) -> QueryScores:
@@ -80,7 +84,11 @@ class _ItemSearches:
         return QueryScores(tfidf, bm25, dense, graph, p.cq.item, p.understanding)
 
     def _entry_channel(self, name: str, cq: ChannelQuery) -> ChannelArrays:
-        arrays = self._search(name, cq, lambda: self.engine._search(name, cq))
+        dense = self.engine.dense
+        if name == "dense" and cq.item in self.near and isinstance(dense, DenseChannel):
+            arrays = self._search(name, cq, lambda: dense.search_near(cq, self.near[cq.item]))
+        else:
+            arrays = self._search(name, cq, lambda: self.engine._search(name, cq))
         assert isinstance(arrays, ChannelArrays)
         return arrays
 
@@ -109,9 +117,10 @@ def match_many(
             answers[slot] = exc
             continue
         planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u)))
+    near = _nearest_texts(engine, planned)
     # One item at a time (threads over both cores were no faster, measured on this 2-core machine)
     for _, group in groupby(sorted(planned, key=_Planned.order), key=lambda p: p.cq.item):
-        searches = _ItemSearches(engine)
+        searches = _ItemSearches(engine, near)
         ranked: dict[Hashable, list[FirmMatch]] = {}
         for p in group:
             key = p.ranking_key()
@@ -121,6 +130,16 @@ def match_many(
             else:  # a copy of each match: an answer is the caller's to change
                 answers[p.slot] = [_copy(m) for m in same]
     return answers
+
+
+def _nearest_texts(engine: Recommender, planned: list[_Planned]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The dense channel's hits of every item of the batch, its items encoded and searched
+    together (:meth:`DenseChannel.nearest`); none when the channel is off."""
+    dense = engine.dense
+    if not isinstance(dense, DenseChannel) or "dense" not in engine.config.channels:
+        return {}
+    items = list(dict.fromkeys(p.cq.item for p in planned))
+    return dict(zip(items, dense.nearest(items, dense.search_k), strict=True))
 
 
 def _copy(m: FirmMatch) -> FirmMatch:

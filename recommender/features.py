@@ -78,10 +78,14 @@ class GraphMatch:
     depth: int = 0
     lead: tuple[str, ...] = ()  # the path from the item, before the listed name
     path_ends_with_name: bool = False
+    _name: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
-        return self.texts[self.entry]
+        """Read once (an explanation asks it several times; each read is a ``pread``)."""
+        if self._name is None:
+            self._name = self.texts[self.entry]
+        return self._name
 
     @property
     def path(self) -> tuple[str, ...]:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 
 _BUILD_THREADS = max(1, os.cpu_count() or 1)
+SEARCH_GROUP = 16  # queries per FAISS call of DenseChannel.nearest (under faiss's BLAS threshold, 20)
+_NO_HITS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 @contextmanager
@@ -198,13 +200,39 @@ class DenseChannel:
             return self.table.text[int(order[ptr[tid]])]
         return self.table.text[int(np.flatnonzero(self.entry_text == tid)[0])]  # appended since
 
+    def nearest(self, texts: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(text ids, similarities) of the ``k`` nearest distinct texts of each of ``texts``, as
+        each is searched alone: the static encoder encodes them in one call (a text's vector does
+        not depend on the others'; a transformer's padding could change its last bits, so other
+        encoders take one at a time), and FAISS searches ``SEARCH_GROUP`` at a time (below 20
+        queries a flat index scores each query on its own, not with one BLAS product)."""
+        if self.encoder_ref == "static":
+            vectors = self.encoder.encode_queries(list(texts))
+        else:
+            vectors = np.stack([self.encoder.encode_queries([t])[0] for t in texts]) if texts else None
+        out = [_NO_HITS] * len(texts)
+        if vectors is None:
+            return out
+        asked = [i for i in range(len(texts)) if np.any(vectors[i])]
+        with faiss_threads(1):
+            for start in range(0, len(asked), SEARCH_GROUP):
+                group = asked[start : start + SEARCH_GROUP]
+                for i, hits in zip(group, self.index.search_many(vectors[group], k), strict=True):
+                    out[i] = hits
+        return out
+
+    def search_near(self, query: ChannelQuery, hits: tuple[np.ndarray, np.ndarray]) -> ChannelArrays:
+        """:meth:`search` of ``query`` from the hits :meth:`nearest` found for its item."""
+        return self.table.firm_scores(*self.expand(*hits, query.floors.get(self.name)))
+
     def entry_scores(self, text: str, k: int, floor: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Entries whose text is among the ``k`` nearest distinct texts, with the similarity."""
-        q = self.encoder.encode_queries([text])[0]
-        if not np.any(q):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        with faiss_threads(1):
-            tids, sims = self.index.search(q, k)
+        return self.expand(*self.nearest([text], k)[0], floor)
+
+    def expand(
+        self, tids: np.ndarray, sims: np.ndarray, floor: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every entry of text ids ``tids`` (above ``floor`` and 0), with its text's similarity."""
         keep = sims > 0 if floor is None else (sims > 0) & (sims >= floor)
         tids, sims = tids[keep], sims[keep]
         if not len(tids):
