@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .searchcut import SearchCut
 from .sortedkeys import SortedKeys
 from .text import cached_key, split_parts
 
@@ -107,6 +108,7 @@ class WordSegmenter:
     def __init__(self, user_words: list[str] | None = None, *, mapped: MappedWords | None = None,
                  total: int | None = None) -> None:  # fmt: skip
         self._tok = _tokenizer()
+        self._cut = SearchCut(self._tok)  # jieba's cut_for_search(HMM=False), the same words
         self._base_total = int(self._tok.total)
         self._mapped = mapped if mapped is not None else MappedWords.empty()
         if mapped is not None:
@@ -139,8 +141,9 @@ class WordSegmenter:
                 self._tok.add_word(key)
                 self._added.append(key)
                 self._added_set.add(key)
-        # The memo is kept: parts indexed before keep the tokens they were indexed with (a
-        # rebuild re-tokenises everything with the full dictionary); new parts see new words.
+        # The memo of parts is kept: parts indexed before keep the tokens they were indexed with
+        # (a rebuild re-tokenises everything with the full dictionary); new parts see new words.
+        self._cut.clear()  # its words' search grams were read before these words were added
 
     def _unlayer(self) -> None:
         """A loaded segmenter about to index (an upsert adds its words first): its dictionary as
@@ -160,7 +163,7 @@ class WordSegmenter:
         if cached is not None:
             return cached
         key = cached_key(part)
-        toks = [t for t in self._tok.cut_for_search(key, HMM=False) if _WORD_KEEP_RE.search(t)]
+        toks = [t for t in self._cut(key) if _WORD_KEEP_RE.search(t)]
         if len(self._cache) < 500_000:
             self._cache[part] = toks
         return toks
