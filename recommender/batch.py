@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .channels import ChannelQuery, DenseChannel
-from .corpus import FirmMatch, MatchQuery
+from .channels import ChannelQuery, DenseChannel, GraphChannel
+from .channels.graph import GraphMemo
+from .corpus import FirmDoc, FirmMatch, MatchQuery, Scope
 from .errors import RecommenderError
 from .features import ChannelArrays, GraphMatches
 from .ranking import QueryScores
@@ -69,17 +70,23 @@ class _Planned:
 
 
 class _ItemSearches:
-    """The channel answers of the queries of one item, each searched at its first query; the
-    dense channel's from the item's nearest texts, found for every item of the batch at once."""
+    """The channel answers of the queries of one item, each searched at its first query: the
+    dense channel's from the item's nearest texts (found for every item of the batch at once),
+    the graph channel's with what the batch's other searches found (``memo``)."""
 
-    def __init__(self, engine: Recommender, near: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    def __init__(
+        self, engine: Recommender, near: dict[str, tuple[np.ndarray, np.ndarray]], memo: GraphMemo
+    ) -> None:
         self.engine = engine
         self.near = near
+        self.memo = memo
         self.answers: dict[tuple[str, Hashable], ChannelArrays | GraphMatches] = {}
 
     def scores(self, p: _Planned) -> QueryScores:
         tfidf, bm25, dense = (self._entry_channel(name, p.cq) for name in ("tfidf", "bm25", "dense"))
-        graph = self._search("graph", p.cq, lambda: self.engine.parts.channels["graph"].search(p.cq))
+        graph_channel = self.engine.parts.channels["graph"]
+        assert isinstance(graph_channel, GraphChannel)
+        graph = self._search("graph", p.cq, lambda: graph_channel.search(p.cq, self.memo))
         assert isinstance(graph, GraphMatches)
         return QueryScores(tfidf, bm25, dense, graph, p.cq.item, p.understanding)
 
@@ -117,16 +124,22 @@ def match_many(
             answers[slot] = exc
             continue
         planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u)))
-    near = _nearest_texts(engine, planned)
+    near, memo = _nearest_texts(engine, planned), GraphMemo()
+    firms: dict[int, FirmDoc] = {}  # firm rows decoded for an answer (a FirmDoc is frozen)
     # One item at a time (threads over both cores were no faster, measured on this 2-core machine)
     for _, group in groupby(sorted(planned, key=_Planned.order), key=lambda p: p.cq.item):
-        searches = _ItemSearches(engine, near)
+        searches = _ItemSearches(engine, near, memo)
+        memo.items.clear()  # (an item's own matches: no later item reads them)
         ranked: dict[Hashable, list[FirmMatch]] = {}
         for p in group:
             key = p.ranking_key()
             same = ranked.get(key)
             if same is None:
-                answers[p.slot] = ranked[key] = engine._rank_match(searches.scores(p), p.query, p.k)
+                q = p.query  # engine._rank_match, with the batch's decoded firms
+                answers[p.slot] = ranked[key] = engine.ranking.rank(
+                    searches.scores(p), engine.filters.mask(q, q.scope), p.k, q,
+                    boost_smes=q.scope is Scope.INSIDE, firms=firms,
+                )  # fmt: skip
             else:  # a copy of each match: an answer is the caller's to change
                 answers[p.slot] = [_copy(m) for m in same]
     return answers

@@ -133,6 +133,10 @@ class GraphMatches:
             self._listings.append(_Listing(via, depth, lead, path_ends_with_name, parts))
             self._flat = None
 
+    def copy(self) -> GraphMatches:
+        """Another set of the same matches, to add to (the listings' arrays are shared)."""
+        return GraphMatches(self.texts, self.item_known, list(self._listings))
+
     def arrays(self) -> tuple[np.ndarray, ...]:
         """(rows, entries, shares, via codes (``VIA_CODES``), depths, listing) of every match, in
         the order matched (kept: every scope of a query reads them)."""

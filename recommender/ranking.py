@@ -93,7 +93,9 @@ class MatchRanking:
         *,
         boost_smes: bool,
         item_listed: bool | None = None,
+        firms: dict[int, FirmDoc] | None = None,
     ) -> list[FirmMatch]:
+        """``firms``: firm rows already decoded (a batch's answers share them), added to."""
         rows, _ = self.candidates(s, mask)
         if not len(rows):
             return []
@@ -121,8 +123,12 @@ class MatchRanking:
         out: list[FirmMatch] = []
         for i in order.tolist():
             row = int(rows[i])
-            firm = self.table.firms[row]
-            assert firm is not None
+            firm = None if firms is None else firms.get(row)
+            if firm is None:
+                firm = self.table.firms[row]
+                assert firm is not None
+                if firms is not None:
+                    firms[row] = firm
             match = self.explain(firm, row, s, X[i], float(score[i]), query)
             match.low_confidence = guessed or s.understanding.low_confidence
             match.relevance, match.rank_score, match.guessed = float(score[i]), float(final[i]), guessed

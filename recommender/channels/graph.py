@@ -5,6 +5,7 @@ other materials (context)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,26 @@ class GraphChannel:
         entries, shares = self.table.postings.postings(key, self.table.alive)
         return self.table.firm[entries], entries, shares
 
-    def search(self, query: ChannelQuery) -> GraphMatches:
+    def search(self, query: ChannelQuery, memo: GraphMemo | None = None) -> GraphMatches:
+        """``memo``: what earlier searches of the same batch found (the matches of an item and its
+        synonyms, the firms listing a key), while the index does not change."""
+        memo = GraphMemo() if memo is None else memo
+        item_key = (query.item, query.synonyms)
+        gm = memo.items.get(item_key)
+        if gm is None:
+            gm = memo.items[item_key] = self._item_matches(query, memo)
+        if not self.enabled or not query.for_product:
+            return gm
+        gm = gm.copy()
+        key, fkey = normalize_key(query.item), normalize_key(query.for_product)
+        for mkey in self.graph.siblings_in(fkey):
+            if mkey != key:
+                gm.add_listing(memo.listed(self, mkey), "context", 1)
+        return gm
+
+    def _item_matches(self, query: ChannelQuery, memo: GraphMemo) -> GraphMatches:
+        """The matches of the item itself, its aliases and synonyms, its kinds and the products
+        the graph relates to it (not the leader product's context)."""
         gm = GraphMatches(self.table.text)
         text = query.item
         key = normalize_key(text)
@@ -66,16 +86,26 @@ class GraphChannel:
         gm.item_known = key in self.graph or key in self.catalog or bool(equivalents)
         if not self.enabled:
             return gm
-        listed, name = self.listed, normalize_text(text)
+        name = normalize_text(text)
         for k in (key, *equivalents):
-            gm.add_listing(listed(k), "exact", 0, (name,))
+            gm.add_listing(memo.listed(self, k), "exact", 0, (name,))
         for k in self.catalog.kinds_of(key):
-            gm.add_listing(listed(k), "kind", 1, (name,), True)
+            gm.add_listing(memo.listed(self, k), "kind", 1, (name,), True)
         for e in self.graph.expand(key):
-            gm.add_listing(listed(e.key), e.via, e.depth, (name, *e.path[1:-1]), True)
-        if query.for_product:
-            fkey = normalize_key(query.for_product)
-            for mkey in self.graph.siblings_in(fkey):
-                if mkey != key:
-                    gm.add_listing(listed(mkey), "context", 1)
+            gm.add_listing(memo.listed(self, e.key), e.via, e.depth, (name, *e.path[1:-1]), True)
         return gm
+
+
+@dataclass
+class GraphMemo:
+    """What graph searches found, for later searches of the same batch to reuse (memory: a batch's
+    matches; the listings are arrays the matches share)."""
+
+    items: dict[tuple[str, tuple[str, ...]], GraphMatches] = field(default_factory=dict)
+    keys: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def listed(self, channel: GraphChannel, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = self.keys.get(key)
+        if found is None:
+            found = self.keys[key] = channel.listed(key)
+        return found
