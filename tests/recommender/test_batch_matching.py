@@ -91,3 +91,36 @@ def test_match_many_equals_match_one_at_a_time(rec: Recommender) -> None:
 
 def test_match_many_of_nothing(rec: Recommender) -> None:
     assert rec.match_many([]) == []
+
+
+def test_searches_shared_across_a_batch_answer_as_alone(rec: Recommender) -> None:
+    """One item for several leader products (its graph matches searched once, each leader's context
+    added to a copy), items whose graph expansions list the same products (the firms listing a key
+    found once), an item the encoder maps to a zero vector (no dense hits), every query asked both
+    ways in one batch, with and without a region."""
+    zero = "qqzzxxvv"
+    assert not rec.dense.encoder.encode_queries(
+        [rec._channel_query(MatchQuery(text=zero), rec.understand(zero)).item]
+    ).any()
+    texts = [
+        ("分子泵", "质谱仪"),
+        ("分子泵", "电感耦合等离子体质谱仪"),
+        ("分子泵", None),
+        ("光电倍增管", "质谱仪"),
+        ("光电倍增管", "原子吸收光谱仪"),
+        ("真空泵", "质谱仪"),
+        ("泵", None),
+        (zero, "质谱仪"),
+        (zero, None),
+    ]
+    queries = [
+        MatchQuery(text=text, for_product=for_product, region=region, scope=scope, k=8, min_score=0.0)
+        for text, for_product in texts
+        for region, scope in ((GD, Scope.OUTSIDE), (GD, Scope.INSIDE), (None, Scope.ALL))
+    ]
+    got = rec.match_many(queries)
+    for query, answer in zip(queries, got, strict=True):
+        assert answer == rec.match(query), query
+    contexts = [a for a, q in zip(got, queries, strict=True) if q.for_product and q.scope is Scope.ALL]
+    assert any(r for a in contexts for m in a for r in m.reasons if "另一种上游材料" in r)
+    assert sum(bool(a) for a in got) >= 18
