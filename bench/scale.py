@@ -6,6 +6,7 @@
     python bench/scale.py identity --n 100000 --save F # the same queries of the 100k synthetic index
     python bench/scale.py batch [--queries 300]        # POST /v1/match/batch vs one call at a time, over HTTP
     python bench/scale.py batch --n 100000 --queries 600  # ... at 100k firms, two workloads (bench/batch_http.py)
+    python bench/scale.py recall [--index-dir D] [--peer-dir P]  # the dense graph against exact search
 
 ``memory`` builds (once, cached under bench/out/scale/) an index of the bundled sample cluster and of
 ``n`` synthetic firms (bench/synth.py, seed 0), then loads each in a fresh process the way a serving
@@ -48,8 +49,13 @@ def rss_mb(field: str = "VmRSS") -> float:
     return float("nan")
 
 
+# --index-dir: where the n-firm index is cached instead of idx_{n}k (e.g. one built after a change
+# of layout, measured beside the cached one built before it: --peer-dir)
+_INDEX_DIR: dict[int, Path] = {}
+
+
 def _index_dir(n: int) -> Path:
-    return SCALE / ("idx_sample" if n == 0 else f"idx_{n // 1000}k")
+    return _INDEX_DIR.get(n) or SCALE / ("idx_sample" if n == 0 else f"idx_{n // 1000}k")
 
 
 def _build(n: int) -> dict[str, Any]:
@@ -120,25 +126,57 @@ def _serve_probe(n: int) -> None:
     )  # fmt: skip
 
 
-def memory(n: int) -> dict[str, Any]:
+def _probe(n: int, index_dir: Path | None = None) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "_probe", "--n", str(n)]
+    proc = subprocess.run(
+        cmd + (["--index-dir", str(index_dir)] if index_dir else []),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _per_firm(base: dict[str, Any], big: dict[str, Any]) -> dict[str, float]:
+    return {
+        name: round((big[field] - base[field]) * 1024 / (big["firms"] - base["firms"]), 2)
+        for field, name in (("rss_mb", "kb_per_firm"), ("rss_anon_mb", "kb_per_firm_anon"))
+    }
+
+
+def memory(n: int, peer: Path | None = None) -> dict[str, Any]:
+    """``peer``: a second n-firm index (one cached before a change) probed in the same run."""
     out: dict[str, Any] = {"n": n}
     for size in (0, n):
         out[f"build_{size}"] = _build(size)
-    for size in (0, n):
-        proc = subprocess.run(
-            [sys.executable, __file__, "_probe", "--n", str(size)], capture_output=True, text=True, check=True
-        )
-        out[f"serve_{size}"] = json.loads(proc.stdout.strip().splitlines()[-1])
-    base, big = out["serve_0"], out[f"serve_{n}"]
-    for field, name in (("rss_mb", "kb_per_firm"), ("rss_anon_mb", "kb_per_firm_anon")):
-        out[name] = round((big[field] - base[field]) * 1024 / (big["firms"] - base["firms"]), 2)
+    out["serve_0"] = _probe(0)
+    out[f"serve_{n}"] = _probe(n, _INDEX_DIR.get(n))
+    out.update(_per_firm(out["serve_0"], out[f"serve_{n}"]))
     out["index_bytes_on_disk"] = sum(p.stat().st_size for p in _index_dir(n).rglob("*") if p.is_file())
+    if peer is not None:
+        peer_run = _probe(n, peer)
+        out["peer"] = {"index_dir": str(peer), "serve": peer_run, **_per_firm(out["serve_0"], peer_run)}
     return out
 
 
-def identity_runs(n: int = 0) -> dict[str, list[str]]:
+def _exact_dense(rec: Any) -> None:
+    """Swaps the dense channel's HNSW graph for exact search over the same vectors: the answers a
+    graph approximates (bench/dense_recall.py reads the vectors the same way)."""
+    import numpy as np
+
+    from bench.dense_recall import _vectors
+    from recommender.vector_index import FaissIndex
+
+    dense = rec.parts.channels["dense"]
+    flat = FaissIndex.flat(dense.index.dim)
+    flat.add(_vectors(dense.index), np.arange(dense.index.ntotal, dtype=np.int64))
+    dense.index = flat
+
+
+def identity_runs(n: int = 0, exact_dense: bool = False) -> dict[str, list[str]]:
     """``n`` > 0: the same queries asked of the cached index of ``n`` synthetic firms (the size
-    at which the dense channel is an HNSW graph rather than exact search)."""
+    at which the dense channel is an HNSW graph rather than exact search); ``exact_dense``: with
+    the graph swapped for exact search (:func:`_exact_dense`)."""
     import tempfile
 
     from bench._data import chainkg_dir, load_corpus
@@ -148,6 +186,8 @@ def identity_runs(n: int = 0) -> dict[str, list[str]]:
     if n:
         _build(n)
         rec = Recommender.load(_index_dir(n), EngineConfig())
+        if exact_dense:
+            _exact_dense(rec)
     else:
         firms, relations = load_corpus()
         built = Recommender.build(firms, relations, EngineConfig())
@@ -174,8 +214,10 @@ def identity_runs(n: int = 0) -> dict[str, list[str]]:
     return out
 
 
-def identity(save: Path | None, compare: Path | None, n: int = 0) -> dict[str, Any]:
-    runs = identity_runs(n)
+def identity(
+    save: Path | None, compare: Path | None, n: int = 0, exact_dense: bool = False
+) -> dict[str, Any]:
+    runs = identity_runs(n, exact_dense)
     result: dict[str, Any] = {"queries": len(runs)}
     if save:
         save.parent.mkdir(parents=True, exist_ok=True)
@@ -230,21 +272,30 @@ def batch(n_queries: int) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["memory", "identity", "batch", "_probe"])
+    ap.add_argument("what", choices=["memory", "identity", "batch", "recall", "_probe"])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--n", type=int, default=None, help="firms (memory: default 100000; identity: chainkg)")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--index-dir", type=Path, help="the n-firm index's cache dir (default bench/out/scale/idx_{n}k)"
+    )
+    ap.add_argument(
+        "--exact-dense", action="store_true", help="identity: the dense graph swapped for exact search"
+    )
+    ap.add_argument("--peer-dir", type=Path, help="memory: a second n-firm index dir probed in the same run")
     args = ap.parse_args()
     args.n_given = args.n is not None
     args.n = 100_000 if args.n is None else args.n
+    if args.index_dir:
+        _INDEX_DIR[args.n] = args.index_dir.resolve()
     if args.what == "_probe":
         _serve_probe(args.n)
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.what == "memory":
-        result = memory(args.n)
+        result = memory(args.n, args.peer_dir.resolve() if args.peer_dir else None)
     elif args.what == "batch" and args.n_given:
         if args.n != 100_000:
             ap.error("batch --n: the prepared data dir holds 100,000 synthetic firms (--n 100000)")
@@ -253,8 +304,12 @@ def main() -> None:
         result = batch_http(args.queries)
     elif args.what == "batch":
         result = batch(args.queries)
+    elif args.what == "recall":
+        from bench.dense_recall import run as dense_recall
+
+        result = dense_recall([_index_dir(args.n)] + ([args.peer_dir.resolve()] if args.peer_dir else []))
     else:
-        result = identity(args.save, args.compare, args.n if args.n_given else 0)
+        result = identity(args.save, args.compare, args.n if args.n_given else 0, args.exact_dense)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

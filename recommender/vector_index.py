@@ -3,12 +3,20 @@
 One class, layouts chosen by size (:func:`make_index`):
 
 * ``flat``: ``IndexIDMap2(IndexFlatIP)`` — exact; used up to ``ann_threshold`` vectors;
-* ``hnsw``: ``IndexHNSWFlat`` (M = 32, efConstruction = 40, efSearch = 128) above it. Measured on
-  the 100k-firm synthetic corpus (356k distinct entry texts, bench/latency_engine.py):
-  recall@10 against exact search 0.99 at 0.2 ms a query; IVF reached only 0.97 even probing 20%
-  of its lists, because bag-of-character embeddings do not cluster tightly. HNSW ids are
-  positions, so vectors must be added with consecutive ids (the dense channel's text ids are),
-  and it cannot remove vectors (the dense channel never needs to: removed entries are masked).
+* ``hnsw``: an HNSW graph (M = 32, efConstruction = 40, efSearch = 1000) above it, walked over
+  8-bit scalar-quantised codes (``IndexHNSWSQ``) whose hits are scored again exactly against the
+  float32 vectors, read from their own file (:mod:`recommender.exact_vectors`): the similarities
+  returned are exact, and the graph's file, which a serving worker keeps resident, is half that of
+  a float32 graph (100k synthetic firms, 355k texts: 142 vs 279 MB). The dense channel asks for
+  k = 600 texts, so recall is measured at 600 (bench/dense_recall.py, chainkg dev queries): with
+  efSearch 128 (FAISS then searches with ef = k = 600) both the float graph and this one found
+  0.750 of the exact 600 (0.954 @10), and 27% of the engine's top-10 lists differed from those of
+  exact search; efSearch 1000 finds 0.974 (0.996 @10) for ~1.4 ms more a query. Graphs saved
+  before (``IndexHNSWFlat``) still load, and search with the same efSearch. IVF reached only 0.97
+  recall@10 even probing 20% of its lists, because bag-of-character embeddings do not cluster
+  tightly. HNSW ids are positions, so vectors must be added with consecutive ids (the dense
+  channel's text ids are), and it cannot remove vectors (the dense channel never needs to:
+  removed entries are masked).
 * ``ivf``: ``IndexIVFFlat`` (spherical k-means, ``nlist ≈ sqrt(n)``), removable by id; kept for
   callers that need removal, not used by default.
 
@@ -30,9 +38,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from .exact_vectors import ExactVectors, vectors_path
+
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 1000  # a graph's search effort, whatever its file says (module docstring)
 IVF_NPROBE_FRACTION = 1 / 8
 # Vectors in an HNSW index's delta segment before it is folded into the graph: exact search over
 # 50k vectors of dim 128 costs ~1 ms of one core a query, about what the graph costs.
@@ -59,11 +69,38 @@ def _merge(a: Hits, b: Hits, k: int) -> Hits:
     return ids[order], scores[order]
 
 
+def _rerank(hits: Hits, query: np.ndarray, exact: ExactVectors) -> Hits:
+    """``hits`` scored exactly against ``exact``, best first (ties: lower id first). FAISS's own
+    inner product, so that a similarity is the very float exact search and a float graph give
+    (numpy's differs in the last bits, which reorders ties among firms downstream)."""
+    ids = hits[0]
+    if not len(ids):
+        return hits
+    rows = exact.rows(ids)
+    q = np.ascontiguousarray(query, dtype=np.float32)
+    sims = np.empty(len(ids), dtype=np.float32)
+    inner_products = faiss.fvec_inner_products_ny  # type: ignore[attr-defined]  # (not in the stubs)
+    inner_products(faiss.swig_ptr(sims), faiss.swig_ptr(q), faiss.swig_ptr(rows), len(q), len(ids))
+    order = np.lexsort((ids, -sims))
+    return ids[order], sims[order].astype(np.float32)
+
+
 class FaissIndex:
-    def __init__(self, index: faiss.Index, kind: str, dim: int, *, mapped: bool = False) -> None:
+    def __init__(
+        self,
+        index: faiss.Index,
+        kind: str,
+        dim: int,
+        *,
+        mapped: bool = False,
+        exact: ExactVectors | None = None,
+    ) -> None:
         self.index = index
         self.kind = kind
         self.dim = dim
+        # a quantised graph's float32 vectors, which score its hits (None: the graph's own
+        # vectors are float32, or the index is flat / ivf)
+        self.exact = exact
         # Loaded with IO_FLAG_MMAP_IFC: vectors and links are views of the file (read-only
         # pages shared by every worker on the host); the first write copies them into memory
         # (an hnsw index writes only when its delta is folded in).
@@ -91,11 +128,20 @@ class FaissIndex:
         m: int = HNSW_M,
         ef_construction: int = HNSW_EF_CONSTRUCTION,
         ef_search: int = HNSW_EF_SEARCH,
+        *,
+        quantized: bool = True,
     ) -> FaissIndex:
-        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        """``quantized``: walked over 8-bit codes, hits scored exactly (the default); else the
+        float32 ``IndexHNSWFlat`` of indexes saved before."""
+        index: faiss.IndexHNSW
+        if quantized:  # (the SWIG signature names the ScalarQuantizer; its QuantizerType is meant)
+            qt = faiss.ScalarQuantizer.QT_8bit
+            index = faiss.IndexHNSWSQ(dim, qt, m, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
+        else:
+            index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.hnsw.efSearch = ef_search
-        return cls(index, "hnsw", dim)
+        return cls(index, "hnsw", dim, exact=ExactVectors(dim) if quantized else None)
 
     @classmethod
     def ivf(cls, train: np.ndarray, dim: int, nlist: int | None = None, seed: int = 0) -> FaissIndex:
@@ -148,7 +194,11 @@ class FaissIndex:
                 raise ValueError("an hnsw index takes consecutive ids from ntotal")
             if not self.index.ntotal:
                 self._own()
+                if not self.index.is_trained:  # the quantiser's per-dimension ranges
+                    self.index.train(x)
                 self.index.add(x)
+                if self.exact is not None:
+                    self.exact.append(x)
                 return
             if self.delta is None:
                 self.delta = faiss.IndexFlatIP(self.dim)
@@ -164,9 +214,11 @@ class FaissIndex:
         memory first); their ids stay the same, the graph's positions continuing its own."""
         if self.delta is None:
             return
-        vectors = self.delta.reconstruct_n(0, self.delta.ntotal)
+        vectors = np.ascontiguousarray(self.delta.reconstruct_n(0, self.delta.ntotal), dtype=np.float32)
         self._own()
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self.index.add(vectors)  # codes outside the trained ranges are clipped; the scores stay exact
+        if self.exact is not None:
+            self.exact.append(vectors)
         self.delta = None
 
     def remove(self, ids: np.ndarray) -> None:
@@ -193,6 +245,8 @@ class FaissIndex:
         if n_graph:
             scores, ids = self.index.search(x, min(k, n_graph))
             out = [_hits(i, s) for i, s in zip(ids, scores, strict=True)]
+            if self.exact is not None:
+                out = [_rerank(hits, q, self.exact) for hits, q in zip(out, x, strict=True)]
         else:
             out = [_no_hits() for _ in range(len(x))]
         if self.delta is not None:
@@ -201,8 +255,11 @@ class FaissIndex:
         return out
 
     def save(self, path: Path) -> None:
-        """One FAISS file; an hnsw index's delta is folded into the graph first."""
+        """One FAISS file (and a quantised graph's vectors beside it, :func:`vectors_path`); an
+        hnsw index's delta is folded into the graph first."""
         self.fold()
+        if self.exact is not None:
+            self.exact.save(vectors_path(path))
         faiss.write_index(self.index, str(path))
 
     @classmethod
@@ -212,13 +269,21 @@ class FaissIndex:
         flags = faiss.IO_FLAG_MMAP_IFC if mmap else 0
         index = faiss.read_index(str(path), flags)  # already the concrete type (do not downcast:
         # the downcast wrapper does not own the index, which is freed with the original wrapper)
+        exact = None
         if isinstance(index, faiss.IndexHNSW):
             kind = "hnsw"
+            if isinstance(index, faiss.IndexHNSWSQ):
+                exact = ExactVectors(int(index.d), path=vectors_path(path))
+                if len(exact) != index.ntotal:
+                    raise ValueError(
+                        f"{path.name}: {index.ntotal} vectors in the graph, {len(exact)} beside it"
+                    )
+            index.hnsw.efSearch = HNSW_EF_SEARCH
         elif isinstance(index, faiss.IndexIVF):
             kind = "ivf"
         else:
             kind = "flat"
-        return cls(index, kind, int(index.d), mapped=mmap)
+        return cls(index, kind, int(index.d), mapped=mmap, exact=exact)
 
 
 def make_index(vectors: np.ndarray, ids: np.ndarray, ann_threshold: int) -> FaissIndex:

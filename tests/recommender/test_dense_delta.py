@@ -75,7 +75,10 @@ def test_save_folds_the_delta_into_the_graph(
     index.save(tmp_path / "h.faiss")
     assert index.n_delta == 0 and int(index.index.ntotal) == N_GRAPH + N_DELTA
     loaded = FaissIndex.load(tmp_path / "h.faiss")
-    assert isinstance(faiss.read_index(str(tmp_path / "h.faiss")), faiss.IndexHNSWFlat)  # the plain format
+    assert isinstance(faiss.read_index(str(tmp_path / "h.faiss")), faiss.IndexHNSWSQ)  # the plain format
+    # and every vector, graph's and delta's, in id order beside it for the exact scores
+    saved = np.load(tmp_path / "h.vectors.npy")
+    assert saved.dtype == np.float32 and np.array_equal(saved, np.concatenate([_base, extra]))
     assert loaded.kind == "hnsw" and loaded.ntotal == N_GRAPH + N_DELTA and loaded.n_delta == 0
     found = sum(int(loaded.search(extra[j], 3)[0][0]) == N_GRAPH + j for j in range(50))
     assert found >= 48  # now through the graph (approximate)
