@@ -104,11 +104,24 @@ def mapped_rss_mb(directory: Path) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def _read_through(directory: Path) -> None:
+    """Reads every file of ``directory`` once, so that all of it is in the page cache: what a
+    mapped file adds to RSS depends on that (the kernel maps up to 64 KB of *cached* pages around
+    each faulted one), and a host whose workers share an index holds it there. Without this, a
+    freshly built index (all cached) and an older one (partly evicted) measure differently."""
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+
+
 def _serve_probe(n: int) -> None:
-    """Child process: load as a worker does, warm up, print RSS."""
+    """Child process: load as a worker does, warm up, print RSS (the index in the page cache)."""
     from recommender.corpus import MatchQuery, Region, Scope
     from recommender.engine import EngineConfig, Recommender
 
+    _read_through(_index_dir(n))
     before = rss_mb()
     t = time.perf_counter()
     rec = Recommender.load(_index_dir(n), EngineConfig())

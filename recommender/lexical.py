@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .column_files import ColumnFiles, column_scores
 from .text import split_parts
 
 Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
@@ -35,41 +36,6 @@ Analyzer = Callable[[str], Sequence[str]]  # analyses one white-space free part
 
 # At most this many delta matrices beside the base (see ``add``).
 _MAX_DELTAS = 8
-
-
-# A query's columns touching more than this share of a matrix's rows are summed as one dense
-# vector over all rows (scipy's mat-vec), fewer only over the rows they touch (see column_scores).
-_DENSE_SHARE = 1 / 4
-
-
-def column_scores(m: sp.csc_matrix, cols: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``m`` with a non-zero ``m[:, cols] @ w``, ascending, and those sums (float32).
-
-    The product ``m[:, cols] @ w`` is a dense vector over every row, and finding its non-zeros
-    reads all of them: linear in the corpus, however few rows the columns touch. Below
-    ``_DENSE_SHARE`` the sums run over the touched rows only, each row's terms added in float32 in
-    the order scipy's CSC mat-vec adds them (column by column, each column in its stored order),
-    so the result is bit-identical to the dense product.
-    """
-    indptr = np.asarray(m.indptr)
-    starts, ends = indptr[cols], indptr[cols + 1]
-    counts = ends - starts
-    total = int(counts.sum())
-    if total * (1 / _DENSE_SHARE) > m.shape[0]:
-        s = np.asarray(m[:, cols] @ w).ravel()
-        nz = np.flatnonzero(s != 0)  # != 0 first: numpy's nonzero of a float array is ~20x slower
-        return nz.astype(np.int64), s[nz].astype(np.float32)
-    if not total:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    # positions starts[i] .. ends[i]-1 of every selected column, in column order
-    positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-    rows = np.asarray(m.indices)[positions]
-    terms = np.asarray(m.data)[positions] * np.repeat(w, counts)
-    touched, slot = np.unique(rows, return_inverse=True)
-    sums = np.zeros(len(touched), dtype=terms.dtype)
-    np.add.at(sums, slot, terms)  # unbuffered, in the order of ``slot``: column by column
-    nz = np.flatnonzero(sums)
-    return touched[nz].astype(np.int64), sums[nz].astype(np.float32)
 
 
 @dataclass
@@ -103,6 +69,7 @@ class SparseLexicalIndex:
         self.avgdl: dict[int, float] = {}
         self.base: sp.csc_matrix = sp.csc_matrix((0, 0), dtype=np.float32)
         self.deltas: list[sp.csc_matrix] = []
+        self.base_files: ColumnFiles | None = None  # the files a loaded base is read from
         self.n_rows = 0
         self.is_frozen = False  # statistics fixed (see the module docstring)
 
@@ -287,7 +254,8 @@ class SparseLexicalIndex:
             n = m.shape[0]
             valid = cols < m.shape[1]
             if n and valid.any():
-                nz, vals = column_scores(m, cols[valid], w[valid])
+                files = self.base_files if self.base_files and self.base_files.serves(m.indices) else None
+                nz, vals = column_scores(m, cols[valid], w[valid], files)
                 parts_rows.append(nz + offset)
                 parts_vals.append(vals)
             offset += n
@@ -353,7 +321,10 @@ class SparseLexicalIndex:
             part: np.load(directory / f"lex_{name}.{part}.npy", mmap_mode="r")
             for part in ("data", "indices", "indptr", "df")
         }
-        return cls.from_state(analyzer, arrays, meta, csc=True)
+        idx = cls.from_state(analyzer, arrays, meta, csc=True)
+        path = directory / f"lex_{name}"
+        idx.base_files = ColumnFiles(Path(f"{path}.indices.npy"), Path(f"{path}.data.npy"), idx.base.indices)
+        return idx
 
     @classmethod
     def from_state(

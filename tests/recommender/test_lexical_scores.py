@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender import lexical
-from recommender.lexical import SparseLexicalIndex, column_scores
+from recommender import column_files
+from recommender.column_files import column_scores
+from recommender.lexical import SparseLexicalIndex
 from recommender.segmenter import WordSegmenter
 from recommender.text import part_ngrams
 
@@ -48,7 +50,7 @@ def test_touched_rows_sum_bit_identical_to_the_dense_product(
             if not valid.any():
                 continue
             want_rows, want = dense_scores(m, cols[valid], w[valid])
-            monkeypatch.setattr(lexical, "_DENSE_SHARE", 1e9)  # always the touched rows only
+            monkeypatch.setattr(column_files, "_DENSE_SHARE", 1e9)  # always the touched rows only
             rows, got = column_scores(m, cols[valid], w[valid])
             monkeypatch.undo()
             assert rows.tolist() == want_rows.tolist()
@@ -66,6 +68,35 @@ def test_a_query_scores_what_the_dense_product_scores() -> None:
         want_rows, want = dense_scores(index.base, cols, w) if len(cols) else (np.zeros(0), np.zeros(0))
         assert rows.tolist() == want_rows.tolist() and vals.tolist() == want.tolist()
     assert len(index.score("钛合金")[0]) == 0 and len(index.score("分子泵")[0]) > 0
+
+
+@pytest.mark.parametrize("share", [1e9, 1e-9])  # touched rows only / the dense vector
+def test_a_loaded_matrix_read_from_its_files_scores_bit_identically(
+    share: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = SparseLexicalIndex(part_ngrams, "tfidf")
+    built.fit(random_texts(3000, 5), np.zeros(3000, dtype=np.int64))
+    built.save(tmp_path, "tfidf")
+    loaded = SparseLexicalIndex.load(part_ngrams, tmp_path, "tfidf")
+    assert loaded.base_files is not None and loaded.base_files.serves(loaded.base.indices)
+    monkeypatch.setattr(column_files, "_DENSE_SHARE", share)
+    checked = 0
+    for query in random_texts(150, 6):
+        cols, w = loaded._query_vector(query)
+        if not len(cols):
+            continue
+        want_rows, want = dense_scores(built.base, cols, w)
+        rows, got = column_scores(loaded.base, cols, w, loaded.base_files)
+        assert rows.tolist() == want_rows.tolist()
+        assert got.view(np.uint32).tolist() == want.view(np.uint32).tolist()
+        assert loaded.score(query)[0].tolist() == built.score(query)[0].tolist()
+        checked += len(rows)
+    assert checked > 10_000
+    # a base rebuilt in memory (deltas merged at save) is no longer the files' matrix
+    loaded.add(random_texts(20, 7), np.zeros(20, dtype=np.int64))
+    (tmp_path / "again").mkdir()
+    loaded.save(tmp_path / "again", "tfidf")
+    assert not loaded.base_files.serves(loaded.base.indices)
 
 
 @pytest.mark.parametrize("frozen", [False, True])
