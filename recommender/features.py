@@ -195,21 +195,27 @@ def aggregate_channel(
     share_best = np.zeros(n_rows, dtype=np.float32)
     best_entry = np.full(n_rows, -1, dtype=np.int64)
     if len(entry_ids):
+        # index arrays (np.flatnonzero once) rather than several boolean selections: ~1/3 cheaper
+        # at the 17k entries of a char TF-IDF query over 100k firms
         firms = entry_firm[entry_ids]
-        kinds = entry_kind[entry_ids]
-        is_prof = kinds == profile_kind
-        pf = firms[is_prof]
-        prof[pf] = np.maximum(prof[pf], values[is_prof])
-        c = ~is_prof
-        cf, cv, ce = firms[c], values[c], entry_ids[c]
+        is_prof = entry_kind[entry_ids] == profile_kind
+        if is_prof.any():
+            at = np.flatnonzero(is_prof)
+            pf = firms[at]
+            prof[pf] = np.maximum(prof[pf], values[at])
+            at = np.flatnonzero(~is_prof)
+            cf, cv, ce = firms[at], values[at], entry_ids[at]
+        else:
+            cf, cv, ce = firms, values, entry_ids
         if len(cf):
-            share = entry_share[ce]
-            share = np.where(np.isnan(share), UNKNOWN_SHARE, share).astype(np.float32)
+            share = entry_share[ce].astype(np.float32)
+            share[np.isnan(share)] = UNKNOWN_SHARE
             np.maximum.at(cap, cf, cv)
             np.maximum.at(cap_w, cf, cv * (0.5 + 0.5 * share))
-            is_best = cv >= cap[cf] - 1e-7
-            share_best[cf[is_best]] = share[is_best]
-            best_entry[cf[is_best]] = ce[is_best]
+            at = np.flatnonzero(cv >= cap[cf] - 1e-7)
+            best = cf[at]  # a firm's last best entry, in the entries' order
+            share_best[best] = share[at]
+            best_entry[best] = ce[at]
     return ChannelArrays(cap, cap_w, share_best, best_entry, prof)
 
 
