@@ -9,12 +9,12 @@ so that every shard of a sharded corpus reads a query exactly as the unsharded e
 
 from __future__ import annotations
 
-import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .graph import ProductGraph
+from .suffixes import SuffixIndex
 
 if TYPE_CHECKING:
     from .entry_table import EntryTable
@@ -24,8 +24,8 @@ ProductCounts = dict[str, tuple[int, str]]  # key -> (firms listing it, the name
 
 class ProductCatalog(ABC):
     def __init__(self) -> None:
-        # Keys reversed and sorted: built at the first query, kept sorted after.
-        self._suffix_keys: list[str] | None = None
+        # Keys by suffix: built at the first query, kept up to date after.
+        self._suffixes: SuffixIndex | None = None
 
     @abstractmethod
     def makers(self, key: str) -> int:
@@ -43,9 +43,9 @@ class ProductCatalog(ABC):
 
     def note_new_keys(self, keys: Iterable[str]) -> None:
         """Keys listed for the first time (an upsert): kept in the suffix index."""
-        if self._suffix_keys is not None:
+        if self._suffixes is not None:
             for key in keys:
-                bisect.insort(self._suffix_keys, key[::-1])
+                self._suffixes.add(key)
 
     def weight(self, key: str, graph: ProductGraph) -> int:
         """The query parser's weight of a product key: listed > known to the graph > unknown."""
@@ -64,17 +64,14 @@ class ProductCatalog(ABC):
         whatever the product graph says."""
         if len(key) < 2:
             return []
-        if self._suffix_keys is None:
-            self._suffix_keys = sorted(k[::-1] for k in self.keys())
-        rev = key[::-1]
+        if self._suffixes is None:
+            self._suffixes = SuffixIndex(self.keys())
         out: list[str] = []
-        keys = self._suffix_keys
-        i = bisect.bisect_right(keys, rev)
-        while i < len(keys) and keys[i].startswith(rev) and len(out) < limit:
-            k = keys[i][::-1]
+        for k in self._suffixes.ending_with(key):
+            if len(out) >= limit:
+                break
             if k in self:
                 out.append(k)
-            i += 1
         return out
 
 
