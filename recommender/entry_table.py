@@ -65,7 +65,7 @@ class EntryTable:
             batch.add_firm(f, row, caps)  # the capability products' entries come first, in order
             names.extend(name for _, name, _ in caps)
         keys = dict.fromkeys(k for _, k, _ in listed)  # each key looked up once
-        new_keys = [k for k in keys if not self.postings.listed(k, self.alive)]
+        new_keys = self.postings.unlisted(list(keys), self.alive)
         start = self.append_entries(batch)
         for position, key, share in listed:
             self.postings.add(key, start + position, share)
