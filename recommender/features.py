@@ -118,6 +118,9 @@ class GraphMatches:
     item_known: bool = False
     _listings: list[_Listing] = field(default_factory=list, repr=False)
     _flat: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
+    # the arrays of the first listings (those of the matches this set was copied from)
+    _prefix: tuple[int, tuple[np.ndarray, ...]] | None = field(default=None, repr=False, compare=False)
+    _nominated: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def add_listing(
         self,
@@ -132,32 +135,46 @@ class GraphMatches:
         if len(parts[0]):
             self._listings.append(_Listing(via, depth, lead, path_ends_with_name, parts))
             self._flat = None
+            if via != "context":
+                self._nominated = None
 
     def copy(self) -> GraphMatches:
-        """Another set of the same matches, to add to (the listings' arrays are shared)."""
-        return GraphMatches(self.texts, self.item_known, list(self._listings))
+        """Another set of the same matches, to add to (the listings' arrays are shared, and so
+        are their flattened arrays and nominated rows, computed once)."""
+        out = GraphMatches(self.texts, self.item_known, list(self._listings))
+        out._prefix, out._nominated = (len(self._listings), self.arrays()), self.nominated()
+        return out
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """(rows, entries, shares, via codes (``VIA_CODES``), depths, listing) of every match, in
         the order matched (kept: every scope of a query reads them)."""
         if self._flat is None:
-            ls = self._listings
+            first, before = (0, None) if self._prefix is None else self._prefix
+            ls = self._listings[first:]
             sizes = [len(x.parts[0]) for x in ls]
-            self._flat = (
+            flat = (
                 *(
                     np.concatenate([x.parts[i] for x in ls]) if ls else np.zeros(0, dtype=dtype)
                     for i, dtype in enumerate((np.int64, np.int64, np.float64))
                 ),
                 np.repeat(np.array([_VIA[x.via] for x in ls], dtype=np.int8), sizes),
                 np.repeat(np.array([x.depth for x in ls], dtype=np.int64), sizes),
-                np.repeat(np.arange(len(ls), dtype=np.int64), sizes),
+                np.repeat(np.arange(first, first + len(ls), dtype=np.int64), sizes),
             )
+            if before is not None:
+                flat = (
+                    tuple(np.concatenate([b, f]) for b, f in zip(before, flat, strict=True)) if ls else before
+                )
+            self._flat = flat
         return self._flat
 
     def nominated(self) -> np.ndarray:
-        """Distinct rows matched other than as context (ascending): the graph channel's candidates."""
-        rows, via = self.arrays()[0], self.arrays()[3]
-        return np.unique(rows[via != _VIA["context"]])
+        """Distinct rows matched other than as context (ascending): the graph channel's
+        candidates (kept: the ranking of every scope of a query reads them)."""
+        if self._nominated is None:
+            rows, via = self.arrays()[0], self.arrays()[3]
+            self._nominated = np.unique(rows[via != _VIA["context"]])
+        return self._nominated
 
     def lists_item(self, mask: np.ndarray) -> bool:
         """Whether a row of ``mask`` lists the item or a narrower product (the ``graph_q`` feature)."""
