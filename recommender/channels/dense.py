@@ -206,13 +206,13 @@ class DenseChannel:
         not depend on the others'; a transformer's padding could change its last bits, so other
         encoders take one at a time), and FAISS searches ``SEARCH_GROUP`` at a time (below 20
         queries a flat index scores each query on its own, not with one BLAS product)."""
+        out = [_NO_HITS] * len(texts)
+        if not texts:
+            return out
         if self.encoder_ref == "static":
             vectors = self.encoder.encode_queries(list(texts))
         else:
-            vectors = np.stack([self.encoder.encode_queries([t])[0] for t in texts]) if texts else None
-        out = [_NO_HITS] * len(texts)
-        if vectors is None:
-            return out
+            vectors = np.stack([self.encoder.encode_queries([t])[0] for t in texts])
         asked = [i for i in range(len(texts)) if np.any(vectors[i])]
         with faiss_threads(1):
             for start in range(0, len(asked), SEARCH_GROUP):
