@@ -172,6 +172,9 @@ def memory(n: int, peer: Path | None = None) -> dict[str, Any]:
     return out
 
 
+MATCH_SECONDS: list[float] = []  # each identity query's Recommender.match, in process (one thread)
+
+
 def _exact_dense(rec: Any) -> None:
     """Swaps the dense channel's HNSW graph for exact search over the same vectors: the answers a
     graph approximates (bench/dense_recall.py reads the vectors the same way)."""
@@ -223,7 +226,9 @@ def identity_runs(n: int = 0, exact_dense: bool = False) -> dict[str, list[str]]
                     k=10,
                     min_score=0.0,
                 )
+                t = time.perf_counter()
                 out[f"{name}:{g['id']}"] = [m.firm.id for m in rec.match(q)]
+                MATCH_SECONDS.append(time.perf_counter() - t)
     return out
 
 
@@ -231,7 +236,12 @@ def identity(
     save: Path | None, compare: Path | None, n: int = 0, exact_dense: bool = False
 ) -> dict[str, Any]:
     runs = identity_runs(n, exact_dense)
-    result: dict[str, Any] = {"queries": len(runs)}
+    ms = sorted(1e3 * s for s in MATCH_SECONDS)
+    result: dict[str, Any] = {
+        "queries": len(runs),
+        "match_ms_p50_p99": [round(ms[len(ms) // 2], 2), round(ms[int(len(ms) * 0.99)], 2)],
+        "load_average": os.getloadavg()[0],
+    }
     if save:
         save.parent.mkdir(parents=True, exist_ok=True)
         save.write_text(json.dumps(runs, ensure_ascii=False), encoding="utf-8")
