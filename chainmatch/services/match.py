@@ -34,7 +34,6 @@ from models.matching import (
     RematchRequest,
 )
 from recommender.corpus import MatchQuery, Scope
-from recommender.engine import Recommender
 from recommender.errors import RecommenderError
 
 MATCH_ROLES = (Role.BUREAU, Role.ADMIN)
@@ -108,7 +107,7 @@ def _error_line(q: BatchMatchQuery, exc: ChainMatchError | RecommenderError) -> 
 
 def _answer_chunk(caller: Caller, chunk: Sequence[BatchMatchQuery]) -> list[BatchMatchLine]:
     """The lines of ``chunk``, in its order, from one hold of the index: its valid queries asked
-    together (``Recommender.match_many``), or one at a time of a sharded engine."""
+    together (``match_many``: of one engine, or in two fan-outs of a sharded one)."""
     lines: list[BatchMatchLine | None] = [None] * len(chunk)
     asked: list[tuple[int, MatchQuery]] = []
     for i, q in enumerate(chunk):
@@ -119,10 +118,10 @@ def _answer_chunk(caller: Caller, chunk: Sequence[BatchMatchQuery]) -> list[Batc
     try:
         with caller.index.searching() as engine:
             queries = [query for _, query in asked]
-            answers = engine.match_many(queries) if isinstance(engine, Recommender) else None
+            answers = engine.match_many(queries)
             for n, (i, query) in enumerate(asked):
                 try:
-                    answer = answers[n] if answers is not None else engine.match(query)
+                    answer = answers[n]
                     if isinstance(answer, RecommenderError):
                         raise answer
                     response = match_response(engine, query, answer)

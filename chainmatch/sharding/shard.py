@@ -40,7 +40,7 @@ from recommender import engine as engine_module
 from recommender.aliases import Alias
 from recommender.corpus import FirmDoc, MatchQuery, Relation
 from recommender.engine import EngineConfig, Recommender
-from recommender.errors import IndexCorrupt, IndexNotFound
+from recommender.errors import IndexCorrupt, IndexNotFound, RecommenderError
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +293,20 @@ def _given(evidence: Any) -> dict[str, Any]:
     return {} if evidence is None else {"evidence": evidence}
 
 
+def _each(engine: Recommender, method: str, arg_lists: list[tuple[Any, ...]]) -> list[Any]:
+    """``method`` asked once per argument tuple in one call (a batch's round): each answer, or the
+    engine's own error for that query (an invalid query fails alone, not the batch)."""
+    out: list[Any] = []
+    for args in arg_lists:
+        try:
+            out.append(_QUERIES[method](engine, *args))
+        except RecommenderError as exc:
+            out.append(exc)
+    return out
+
+
 _QUERIES: dict[str, Callable[..., Any]] = {
+    "each": _each,
     "evidence": lambda e, q, scopes: e.evidence(q, scopes),
     "recommend": lambda e, q, evidence: tuple(
         shard_list(part, _floor(e, q)) for part in e.recommend(q, **_given(evidence))

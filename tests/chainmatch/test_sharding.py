@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from chainmatch.sharding.merge import ShardList, merge_lists, sme_bonus
 from chainmatch.sharding.placement import partition, shard_of
 from chainmatch.sharding.shard import statistics_supported
 from recommender.corpus import FirmDoc, FirmMatch, MatchQuery, Region, Scope
+from recommender.errors import InvalidQuery, RegionRequired
 from tests.servers import LiveServer
 from tests.worlds import REPO, SAMPLE_DIR, load_sample, make_keys, make_settings, sample_leaders
 
@@ -168,6 +170,17 @@ def test_three_shards_answer_as_one_engine_on_the_sample(ray_cluster: Cluster, s
     with sharded(settings, 3) as service:
         assert len({ray.get(a.memory.remote())["pid"] for a in service.actors}) == 3
         assert identical_share(answers(service, sample_queries()), expected) >= 0.99
+        # a batch: both rounds asked of every shard once for all queries, each answer the single
+        # call's; the queries the engine refuses get their own error, the others their lists
+        queries = [replace(q, scope=scope) for q in sample_queries()[:30] for scope in Scope]
+        refused = [MatchQuery(text="  ", k=10), MatchQuery(text="真空泵", scope=Scope.OUTSIDE, k=10)]
+        with service.searching() as engine:
+            batch = engine.match_many([*queries[:7], *refused, *queries[7:]])
+            singles = [engine.match(q) for q in queries]
+        assert isinstance(batch[7], InvalidQuery) and isinstance(batch[8], RegionRequired)
+        got = [[m.firm.id for m in answer] for answer in [*batch[:7], *batch[9:]]]  # type: ignore[union-attr]
+        assert got == [[m.firm.id for m in answer] for answer in singles]
+        assert sum(map(len, got)) > 300
 
 
 @GLOBAL_STATISTICS
