@@ -224,6 +224,7 @@ def serve_and_measure(
             t0 = time.perf_counter()
             timed = [ask(client, body) for body in measured]
             one_client = summarise([ms for ms, _ in timed], time.perf_counter() - t0)
+            batch = ask_batch(client, measured, [ids for _, ids in timed])
         posts = [match_post(body) for body in measured]
         concurrent = run_concurrent(url, key, posts, CLIENTS)  # each client warms up on its first
         memory = process_memory(server.pid)
@@ -234,6 +235,7 @@ def serve_and_measure(
         "readyz": status,
         "POST /v1/match, 1 client": one_client,
         f"POST /v1/match, {CLIENTS} clients": concurrent,
+        "POST /v1/match/batch, the same queries in one call": batch,
         "memory": memory,
         "load_average": {"before_start": load_before, "at_ready": load_at_ready, "after": load_average()},
         "answers": [ids for _, ids in timed],
@@ -251,6 +253,25 @@ def ask(client: httpx.Client, body: dict) -> tuple[float, list[str]]:
     if response.status_code != 200:
         raise RuntimeError(f"/v1/match: {response.status_code} {response.text[:300]}")
     return elapsed, [r["firm_id"] for r in response.json()["results"]]
+
+
+def ask_batch(client: httpx.Client, bodies: list[dict], singles: list[list[str]]) -> dict[str, Any]:
+    """The measured queries as one ``POST /v1/match/batch``: queries/s beside the single calls',
+    and whether every answer is the single call's."""
+    t0 = time.perf_counter()
+    response = client.post(
+        "/v1/match/batch", json={"queries": [{"id": str(i), **b} for i, b in enumerate(bodies)]}
+    )
+    seconds = time.perf_counter() - t0
+    lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    answers = [[r["firm_id"] for r in line.get("results", [])] for line in lines[:-1]]
+    return {
+        "status": response.status_code,
+        "queries_per_s": round(len(bodies) / seconds, 1),
+        "seconds": round(seconds, 2),
+        "trailer": lines[-1] if lines else None,
+        "identical_to_single_calls": f"{sum(a == b for a, b in zip(answers, singles, strict=False))}/{len(bodies)}",
+    }
 
 
 def build_lines(log: Path) -> list[str]:
