@@ -12,60 +12,21 @@ matrices after the same 60 queries). Read with ``pread``, the ranges pass throug
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-
-def _data_offset(path: Path) -> tuple[int, np.dtype, int]:
-    """Offset of an ``.npy`` file's data, its dtype and length (1-d, C order)."""
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        read_header = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(fh)
-        offset = fh.tell()
-    if len(shape) != 1 or fortran:
-        raise ValueError(f"{path.name}: expected a 1-d array")
-    if os.path.getsize(path) != offset + shape[0] * dtype.itemsize:
-        raise ValueError(f"{path.name}: truncated")
-    return offset, dtype, int(shape[0])
-
-
-class _ArrayFile:
-    def __init__(self, path: Path) -> None:
-        self.offset, self.dtype, self.length = _data_offset(path)
-        self.fd = os.open(path, os.O_RDONLY)
-
-    def __del__(self) -> None:
-        if getattr(self, "fd", None) is not None:
-            os.close(self.fd)
-
-    def ranges(self, starts: list[int], counts: list[int], total: int) -> np.ndarray:
-        """Elements ``[s, s + c)`` for each pair, concatenated in the order given."""
-        size = self.dtype.itemsize
-        raw = b"".join(
-            [
-                os.pread(self.fd, c * size, self.offset + s * size)
-                for s, c in zip(starts, counts, strict=True)
-                if c
-            ]
-        )
-        if len(raw) != total * size:
-            raise OSError("short read of a lexical index file")
-        return np.frombuffer(raw, dtype=self.dtype)
+from .npyfile import SavedArray
 
 
 class ColumnFiles:
     """The ``indices`` and ``data`` files of one saved CSC matrix, for the matrix loaded from them."""
 
     def __init__(self, indices_path: Path, data_path: Path, loaded_indices: np.ndarray) -> None:
-        self.indices = _ArrayFile(indices_path)
-        self.data = _ArrayFile(data_path)
-        if self.indices.length != self.data.length:
+        self.indices = SavedArray(indices_path, None)  # the dtypes the matrix was saved with
+        self.data = SavedArray(data_path, None)
+        if self.indices.n != self.data.n:
             raise ValueError(f"{indices_path.name} and {data_path.name} differ in length")
         # the loaded matrix's own indices array: a matrix rebuilt since (a merge of deltas) has
         # another one, and is read from memory
@@ -76,8 +37,8 @@ class ColumnFiles:
 
     def read(self, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows and values of the column ranges ``starts[i] .. starts[i] + counts[i]``, in order."""
-        s, c, total = starts.tolist(), counts.tolist(), int(counts.sum())
-        return self.indices.ranges(s, c, total), self.data.ranges(s, c, total)
+        s, c = starts.tolist(), counts.tolist()
+        return self.indices.ranges(s, c), self.data.ranges(s, c)
 
 
 # A query's columns touching more than this share of a matrix's rows are summed as one dense

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .npyfile import SavedArray
+
 _COPY_CHUNK = 1 << 24
 
 
@@ -33,37 +35,11 @@ class ExactVectors:
 
     def __init__(self, dim: int, *, path: Path | None = None) -> None:
         self.dim = dim
-        self.row_bytes = 4 * dim
         self._tail: list[np.ndarray] = []
         self._tail_rows: np.ndarray | None = None  # the tail as one array, built when read
         self.n_tail = 0
-        self.path: Path | None = None
-        self._fd: int | None = None
-        self._data_offset = 0
-        self.n_file = 0
-        if path is not None:
-            self._open(path)
-
-    def _open(self, path: Path) -> None:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, dtype = read_header(fh)
-            offset = fh.tell()
-        if dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[1] != self.dim:
-            raise ValueError(f"{path.name}: expected float32 vectors of dimension {self.dim}")
-        if os.path.getsize(path) != offset + shape[0] * self.row_bytes:
-            raise ValueError(f"{path.name}: truncated")
-        self.path, self._data_offset, self.n_file = path, offset, int(shape[0])
-        self._fd = os.open(path, os.O_RDONLY)
-
-    def __del__(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)  # type: ignore[arg-type]
+        self.saved = SavedArray(path, "<f4", (dim,)) if path is not None else None
+        self.n_file = self.saved.n if self.saved is not None else 0
 
     def __len__(self) -> int:
         return self.n_file + self.n_tail
@@ -89,10 +65,8 @@ class ExactVectors:
         ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(ids), self.dim), dtype=np.float32)
         in_file = ids < self.n_file
-        if self._fd is not None and in_file.any():
-            fd, size, base = self._fd, self.row_bytes, self._data_offset
-            raw = b"".join([os.pread(fd, size, base + i * size) for i in ids[in_file].tolist()])
-            out[in_file] = np.frombuffer(raw, dtype=np.float32).reshape(-1, self.dim)
+        if self.saved is not None and in_file.any():
+            out[in_file] = self.saved.take(ids[in_file].tolist())
         if not in_file.all():
             out[~in_file] = self._tail_array()[ids[~in_file] - self.n_file]
         return out
@@ -103,9 +77,9 @@ class ExactVectors:
         header = {"descr": "<f4", "fortran_order": False, "shape": (len(self), self.dim)}
         with open(tmp, "wb") as out:
             np.lib.format.write_array_header_1_0(out, header)
-            if self.path is not None and self.n_file:
-                with open(self.path, "rb") as src:
-                    src.seek(self._data_offset)
+            if self.saved is not None and self.n_file:
+                with open(self.saved.path, "rb") as src:
+                    src.seek(self.saved.start)
                     shutil.copyfileobj(src, out, _COPY_CHUNK)
             out.write(self._tail_array().tobytes())
         os.replace(tmp, path)

@@ -12,42 +12,13 @@ worker. Texts appended since (an upsert) are kept as strings until the column is
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
 import numpy as np
 
-
-class _SavedArray:
-    """A saved 1-d ``.npy`` array read with ``os.pread`` (the descriptor stays open: a save
-    replaces the index directory, never the files of one)."""
-
-    def __init__(self, path: Path, dtype: str) -> None:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, found = read(fh)
-            self.start = fh.tell()
-        self.dtype = np.dtype(dtype)
-        if fortran or found != self.dtype or len(shape) != 1:
-            raise ValueError(f"{path}: not a 1-d {dtype} array")
-        self.n = int(shape[0])
-        if os.path.getsize(path) != self.start + self.n * self.dtype.itemsize:
-            raise ValueError(f"{path}: truncated")
-        self.fd = os.open(path, os.O_RDONLY)
-
-    def __del__(self) -> None:
-        os.close(self.fd)
-
-    def read(self, lo: int, hi: int) -> np.ndarray:
-        size = self.dtype.itemsize
-        return np.frombuffer(os.pread(self.fd, (hi - lo) * size, self.start + lo * size), dtype=self.dtype)
+from .npyfile import SavedArray
 
 
 class TextColumn(Sequence[str]):
@@ -57,7 +28,7 @@ class TextColumn(Sequence[str]):
         if len(self.offsets) < 1 or int(self.offsets[-1]) != len(self.blob):
             raise ValueError("entry text offsets do not match the text blob")
         self.tail: list[str] = []
-        self._saved: tuple[_SavedArray, _SavedArray] | None = None  # (blob, offsets) read by pread
+        self._saved: tuple[SavedArray, SavedArray] | None = None  # (blob, offsets) read by pread
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> TextColumn:
@@ -164,8 +135,8 @@ class TextColumn(Sequence[str]):
     @classmethod
     def load(cls, directory: Path) -> TextColumn:
         """The saved texts, read with ``os.pread`` when asked (see the module docstring)."""
-        blob = _SavedArray(directory / "entry_texts.blob.npy", "uint8")
-        offsets = _SavedArray(directory / "entry_texts.offsets.npy", "<i8")
+        blob = SavedArray(directory / "entry_texts.blob.npy", "uint8")
+        offsets = SavedArray(directory / "entry_texts.offsets.npy", "<i8")
         if offsets.n < 1 or int(offsets.read(offsets.n - 1, offsets.n)[0]) != blob.n:
             raise ValueError("entry text offsets do not match the text blob")
         column = cls()
