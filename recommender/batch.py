@@ -8,8 +8,11 @@ two queries that read alike, ask the same firms and rank them the same way share
 
 The queries are answered in the order of their item, so that every query of one item is answered
 while that item's channel answers are held (each is a few arrays over every firm row: memory is
-that of one item at a time, whatever the batch's size). Every answer is the one :meth:`match`
-gives the query alone (tests/recommender/test_batch_matching.py).
+that of one item at a time, whatever the batch's size). Across items, the batch shares what is
+small: the dense channel's hits of every item (one encoder call, FAISS 16 queries a call), the
+firms listing each product key the graph expands to (:class:`GraphMemo`) and the decoded firms of
+its answers. Every answer is the one :meth:`match` gives the query alone
+(tests/recommender/test_batch_matching.py).
 """
 
 from __future__ import annotations
