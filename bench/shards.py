@@ -175,19 +175,7 @@ def http100k() -> dict[str, Any]:
     if not marker.exists():
         raise SystemExit(f"{marker} missing: prepare the 100k data dir first (bench/_server.prepare)")
     prepared = prepare(SYNTH_100K, chainkg_dir() / "product_relations.jsonl")
-    gaps = load_gaps(chainkg_dir() / SETS["freetext"])
-    bodies = [
-        {
-            "text": g["text"][:200],
-            "for_product": g.get("leader_product"),
-            "leader_firm_id": g["leader_id"],
-            "region": PROVINCE,
-            "scope": "outside",
-            "k": 10,
-        }
-        for g in gaps[: HTTP_QUERIES + WARM_UP]
-    ]
-    warm_up, measured = bodies[HTTP_QUERIES:], bodies[:HTTP_QUERIES]
+    warm_up, measured = http_bodies()
     env = {"CHAINMATCH_LOG_LEVEL": "INFO"}  # both: the sharded server logs its build's seconds
     out: dict[str, Any] = {"firms": len(prepared.firms), "queries": len(measured)}
     out["unsharded"] = serve_and_measure(prepared.data_dir, 8741, env, prepared.bureau_key, warm_up, measured)
@@ -207,6 +195,23 @@ def http100k() -> dict[str, Any]:
         if x != y
     ]
     return out
+
+
+def http_bodies() -> tuple[list[dict], list[dict]]:
+    """Warm-up and measured ``/v1/match`` bodies: chainkg dev free-text rewrites, scope outside."""
+    gaps = load_gaps(chainkg_dir() / SETS["freetext"])
+    bodies = [
+        {
+            "text": g["text"][:200],
+            "for_product": g.get("leader_product"),
+            "leader_firm_id": g["leader_id"],
+            "region": PROVINCE,
+            "scope": "outside",
+            "k": 10,
+        }
+        for g in gaps[: HTTP_QUERIES + WARM_UP]
+    ]
+    return bodies[HTTP_QUERIES:], bodies[:HTTP_QUERIES]
 
 
 def serve_and_measure(
