@@ -43,7 +43,7 @@ class ColumnFiles:
 
 # A query's columns touching more than this share of a matrix's rows are summed as one dense
 # vector over all rows (scipy's mat-vec), fewer only over the rows they touch (see column_scores).
-_DENSE_SHARE = 1 / 4
+_DENSE_SHARE = 1 / 32
 
 
 def column_scores(

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 _BUILD_THREADS = max(1, os.cpu_count() or 1)
 SEARCH_GROUP = 16  # queries per FAISS call of DenseChannel.nearest (under faiss's BLAS threshold, 20)
 _NO_HITS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+_RECENT_MAX = 256  # texts whose hits a channel keeps (600 hits each: ~2 MB in all)
 
 
 @contextmanager
@@ -80,6 +81,9 @@ class DenseChannel:
         self._ptr: np.ndarray | None = None
         self._n_inverted = 0  # entries covered by _order / _ptr
         self._delta: dict[int, list[int]] = {}  # text id -> entries appended since
+        # (text, k) -> the hits :meth:`nearest` found, until the index changes: a sharded query asks
+        # each shard twice (its evidence, then its list) and the second asks the same texts
+        self._recent: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def build(
@@ -145,6 +149,7 @@ class DenseChannel:
 
     def add(self, texts: Sequence[str], ids: np.ndarray) -> None:
         """Index new entries ``ids`` (consecutive, appended) with their ``texts``."""
+        self._recent = {}
         new: list[str] = []
         tids = np.empty(len(texts), dtype=np.int64)
         text_ids = self._ids_by_text()
@@ -186,11 +191,7 @@ class DenseChannel:
 
     def nearest_texts(self, text: str) -> dict[str, float]:
         """The distinct texts a query reads (``search_k`` nearest, similarity > 0) by similarity."""
-        q = self.encoder.encode_queries([text])[0]
-        if not np.any(q):
-            return {}
-        with faiss_threads(1):
-            tids, sims = self.index.search(q, self.search_k)
+        tids, sims = self.nearest([text], self.search_k)[0]
         return {self.text_of(t): s for t, s in zip(tids.tolist(), sims.tolist(), strict=True) if s > 0}
 
     def text_of(self, tid: int) -> str:
@@ -206,9 +207,19 @@ class DenseChannel:
         not depend on the others'; a transformer's padding could change its last bits, so other
         encoders take one at a time), and FAISS searches ``SEARCH_GROUP`` at a time (below 20
         queries a flat index scores each query on its own, not with one BLAS product)."""
+        recent = self._recent
+        out = [recent.get((t, k)) for t in texts]
+        todo = [i for i, hits in enumerate(out) if hits is None]
+        if todo:
+            for i, hits in zip(todo, self._search_texts([texts[i] for i in todo], k), strict=True):
+                out[i] = hits
+                if len(recent) >= _RECENT_MAX:
+                    recent.clear()
+                recent[(texts[i], k)] = hits
+        return [hits if hits is not None else _NO_HITS for hits in out]
+
+    def _search_texts(self, texts: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         out = [_NO_HITS] * len(texts)
-        if not texts:
-            return out
         if self.encoder_ref == "static":
             vectors = self.encoder.encode_queries(list(texts))
         else:
@@ -258,6 +269,7 @@ class DenseChannel:
         return entries, values
 
     def save(self, directory: Path) -> None:
+        self._recent = {}  # the save folds the graph's delta in: its hits may change
         directory = directory / "dense"
         directory.mkdir(parents=True, exist_ok=True)
         if self.encoder_ref == "static":

@@ -125,3 +125,29 @@ def test_a_loaded_dense_channel_reuses_the_text_ids_of_texts_it_holds(tmp_path: 
     # one new vector each for 离心泵 and the two new profiles; 真空阀门 and 真空计 are held already
     assert loaded.dense.n_texts == built.dense.n_texts == len(set(built.table.text)) == 8
     assert loaded.dense.index.ntotal == 8
+
+
+def test_a_dense_channel_answers_a_text_again_from_memory_until_its_index_changes() -> None:
+    """A sharded query asks a shard for its evidence, then its list: the second round finds the
+    first round's hits, and an upsert (new texts, new vectors) makes the channel search again."""
+    from recommender.corpus import FirmDoc, Product
+    from recommender.engine import EngineConfig, Recommender
+
+    def firm(fid: str, *products: str) -> FirmDoc:
+        return FirmDoc(
+            id=fid, name=f"企业{fid}", province="江苏省", products=tuple(Product(p, 0.5) for p in products)
+        )
+
+    engine = Recommender.build(
+        [firm("A1", "分子泵", "真空计"), firm("A2", "真空阀门")],
+        [],
+        EngineConfig(channels=("tfidf", "dense")),
+    )
+    dense = engine.dense
+    assert dense is not None
+    first = dense.nearest(["真空阀门"], 10)[0]
+    assert dense.nearest(["真空阀门"], 10)[0][0] is first[0]  # from memory
+    assert dense.nearest_texts("真空阀门") == dense.nearest_texts("真空阀门")
+    engine.upsert_firms([firm("N1", "真空阀门组件")])
+    after = dense.nearest(["真空阀门"], 10)[0]
+    assert after[0] is not first[0] and dense.text_ids["真空阀门组件"] in after[0].tolist()
