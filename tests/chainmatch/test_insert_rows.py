@@ -3,6 +3,7 @@ dialect binds them (JSON, dates, enums), in the same order and so with the same 
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,24 @@ def test_a_driver_with_another_paramstyle_gets_core_executemany(
     write(fallback, multi_row=True)
     write(core, multi_row=False)
     assert dump(fallback) == dump(core)
+
+
+def test_statements_stay_under_the_databases_own_limit(tmp_path: Path) -> None:
+    low, core = fresh(tmp_path / "low"), fresh(tmp_path / "core")
+
+    @event.listens_for(low, "connect")
+    def limit(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+
+    low.dispose()  # connections from now on carry the limit
+    sizes: list[int] = []
+
+    @event.listens_for(low, "before_cursor_execute")
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT"):
+            sizes.append(len(params))
+
+    write(low, multi_row=True)
+    write(core, multi_row=False)
+    assert dump(low) == dump(core)
+    assert sizes and max(sizes) <= 100
