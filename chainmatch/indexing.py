@@ -316,6 +316,9 @@ class IndexService:
                 self._rebuild(progress=False)
             elif self._catch_up() and checkpoint and self._checkpoint_due():
                 self._persist()
+                # Each settle also froze what other threads held then; cycles among those that
+                # died since are collected once a checkpoint (every ~10% of the corpus).
+                heapfreeze.release()
             self._sync_aliases()
         self._settle()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from chainmatch import heapfreeze
+from chainmatch import heapfreeze, indexing
 from chainmatch.indexing import IndexService
 from chainmatch.ingest.firms import ingest_firms
 from chainmatch.ingest.readers import ParsedRecord
@@ -85,3 +85,29 @@ def test_serving_service_freezes_after_catch_up_and_releases_the_replaced_engine
     with service.searching() as engine:
         assert engine is not old() and engine.n_firms == 35
     assert old() is None and cycle() is None, "the replaced engine was released and collected"
+
+
+def test_a_checkpoint_collects_cycles_frozen_by_earlier_catch_ups(
+    settings: Settings, db: Engine, unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heapfreeze, "MIN_FIRMS", 1)
+    monkeypatch.setattr(indexing, "CHECKPOINT_MIN_CHANGES", 10)
+    rng = random.Random(5)
+    records = [firm_record(i, rng=rng, tag="A") for i in range(20)]
+    assert ingest_firms(db, [ParsedRecord(i + 1, r) for i, r in enumerate(records)]).written
+    service = IndexService(settings, db, serving=True)
+    service.start()
+    a, b = Node(), Node()  # held by a request while a catch-up settled: frozen with it
+    a.other, b.other = b, a
+    cycle = weakref.ref(a)
+    heapfreeze.settle(heapfreeze.MIN_FIRMS)
+    del a, b
+    few = [firm_record(i, rng=rng, tag="B") for i in range(20, 22)]
+    assert ingest_firms(db, [ParsedRecord(i + 1, r) for i, r in enumerate(few)]).written
+    service.refresh(checkpoint=True)  # 2 changes: no checkpoint, the cycle stays frozen
+    assert cycle() is not None
+    more = [firm_record(i, rng=rng, tag="C") for i in range(22, 34)]
+    assert ingest_firms(db, [ParsedRecord(i + 1, r) for i, r in enumerate(more)]).written
+    service.refresh(checkpoint=True)  # 14 changes since the save: a checkpoint
+    assert cycle() is None
+    assert gc.get_freeze_count() > 0, "settled again after it"
