@@ -101,6 +101,7 @@ def chainkg(n_shards: int = 3) -> dict[str, Any]:
     sharded_build_s = time.perf_counter() - started
     try:
         sharded_answers, sharded_query_s = answer_all(service, queries)
+        batch_answers, batch_query_s = answer_batches(service, queries)
         actors = ray.get([a.memory.remote() for a in service.actors])
     finally:
         for actor in service.actors:
@@ -134,7 +135,9 @@ def chainkg(n_shards: int = 3) -> dict[str, Any]:
             "sharded_start_and_build": round(sharded_build_s, 1),
             "single_queries": round(single_query_s, 1),
             "sharded_queries": round(sharded_query_s, 1),
+            "sharded_batches": round(batch_query_s, 1),
         },
+        "sharded_batch_identical_to_sharded_single": f"{sum(a == b for a, b in zip(batch_answers, sharded_answers, strict=True))}/{len(queries)}",
         "shard_actors": actors,
         "load_average_after": load_average(),
     }
@@ -166,6 +169,17 @@ def answer_all(index: Any, queries: list[Any]) -> tuple[list[list[str]], float]:
     started = time.perf_counter()
     with index.searching() as engine:
         answers = [[m.firm.id for m in engine.match(q)] for q in queries]
+    return answers, time.perf_counter() - started
+
+
+def answer_batches(index: Any, queries: list[Any], chunk: int = 128) -> tuple[list[list[str]], float]:
+    """The queries as the service's batch asks them: ``match_many``, ``chunk`` at a time."""
+    started = time.perf_counter()
+    answers: list[list[str]] = []
+    with index.searching() as engine:
+        for start in range(0, len(queries), chunk):
+            for answer in engine.match_many(queries[start : start + chunk]):
+                answers.append([m.firm.id for m in answer])
     return answers, time.perf_counter() - started
 
 

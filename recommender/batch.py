@@ -29,18 +29,19 @@ from .channels.graph import GraphMemo
 from .corpus import FirmDoc, FirmMatch, MatchQuery, Scope
 from .errors import RecommenderError
 from .features import ChannelArrays, GraphMatches
+from .merge import QueryEvidence
 from .ranking import QueryScores
 from .understanding import Understanding
 
 if TYPE_CHECKING:
     from .engine import Recommender
 
-# What each channel reads of a ChannelQuery (recommender.channels; a batch has no shard floors):
-# queries equal in it share the channel's answer.
+# What each channel reads of a ChannelQuery (recommender.channels; the floors a shard's query
+# carries, recommender.merge): queries equal in it share the channel's answer.
 CHANNEL_INPUTS: dict[str, Callable[[ChannelQuery], Hashable]] = {
-    "tfidf": lambda cq: cq.item,
-    "bm25": lambda cq: cq.full,
-    "dense": lambda cq: cq.item,
+    "tfidf": lambda cq: (cq.item, cq.floors.get("tfidf")),
+    "bm25": lambda cq: (cq.full, cq.floors.get("bm25")),
+    "dense": lambda cq: (cq.item, cq.floors.get("dense")),
     "graph": lambda cq: (cq.item, cq.synonyms, cq.for_product),
 }
 
@@ -54,6 +55,7 @@ class _Planned:
     k: int
     understanding: Understanding
     cq: ChannelQuery
+    item_listed: bool | None  # the corpus's, for one shard of it (QueryEvidence), else None
 
     def order(self) -> tuple[str, str, str, tuple[str, ...]]:
         """Queries of one item together, and within it those of one channel input."""
@@ -68,6 +70,7 @@ class _Planned:
             tuple(inputs(self.cq) for inputs in CHANNEL_INPUTS.values()),
             u.confidence,
             u.via,
+            self.item_listed,
             replace(self.query, text="", description=None),
         )
 
@@ -113,20 +116,25 @@ class _ItemSearches:
 
 
 def match_many(
-    engine: Recommender, queries: Sequence[MatchQuery]
+    engine: Recommender,
+    queries: Sequence[MatchQuery],
+    evidence: Sequence[QueryEvidence | None] | None = None,
 ) -> list[list[FirmMatch] | RecommenderError]:
     """See the module docstring: ``engine.match(q)`` for each of ``queries``, in their order; a
-    query's error (invalid, no region for its scope) in its slot."""
+    query's error (invalid, no region for its scope) in its slot. ``evidence``: each query's, when
+    this engine holds one shard of the corpus (``engine.match(q, evidence=e)``)."""
     answers: list[list[FirmMatch] | RecommenderError] = [[] for _ in queries]
     planned: list[_Planned] = []
     for slot, query in enumerate(queries):
+        e = evidence[slot] if evidence is not None else None
         try:
             k = engine._validate_match(query)
             u = engine.understand(query.text, query.description)
         except RecommenderError as exc:
             answers[slot] = exc
             continue
-        planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u)))
+        listed = None if e is None else e.item_listed[query.scope]
+        planned.append(_Planned(slot, query, k, u, engine._channel_query(query, u, e), listed))
     near, memo = _nearest_texts(engine, planned), GraphMemo()
     firms: dict[int, FirmDoc] = {}  # firm rows decoded for an answer (a FirmDoc is frozen)
     # One item at a time (threads over both cores were no faster, measured on this 2-core machine)
@@ -141,7 +149,7 @@ def match_many(
                 q = p.query  # engine._rank_match, with the batch's decoded firms
                 answers[p.slot] = ranked[key] = engine.ranking.rank(
                     searches.scores(p), engine.filters.mask(q, q.scope), p.k, q,
-                    boost_smes=q.scope is Scope.INSIDE, firms=firms,
+                    boost_smes=q.scope is Scope.INSIDE, item_listed=p.item_listed, firms=firms,
                 )  # fmt: skip
             else:  # a copy of each match: an answer is the caller's to change
                 answers[p.slot] = [_copy(m) for m in same]

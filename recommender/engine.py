@@ -195,12 +195,15 @@ class Recommender:
         k = self._validate_match(query)
         return self._rank_match(self._score(query, evidence), query, k, evidence)
 
-    def match_many(self, queries: Sequence[MatchQuery]) -> list[list[FirmMatch] | errors.RecommenderError]:
+    def match_many(
+        self, queries: Sequence[MatchQuery], evidence: Sequence[QueryEvidence | None] | None = None
+    ) -> list[list[FirmMatch] | errors.RecommenderError]:
         """:meth:`match` of each query, in order (a query's error in its slot), answered together:
-        what several queries share is computed once (:mod:`recommender.batch`)."""
+        what several queries share is computed once (:mod:`recommender.batch`). ``evidence``: each
+        query's, as :meth:`match` takes it."""
         from .batch import match_many
 
-        return match_many(self, queries)
+        return match_many(self, queries, evidence)
 
     def _validate_match(self, query: MatchQuery) -> int:
         k = self._validate(query)

@@ -118,9 +118,9 @@ class ShardedEngine:
                 out[n] = refused
                 evidence[n] = None if refused else merge.merge_evidence(shard_parts)
         todo = [n for n, answer in enumerate(out) if answer is None]
-        if todo:
-            asked_now = [(queries[n], evidence[n]) for n in todo]
-            lists = self._ask(self._all(), "each", "match", asked_now, timeout=timeout)
+        if todo:  # each shard answers the chunk as a batch (recommender.batch), with the evidence
+            asked_now = [queries[n] for n in todo], [evidence[n] for n in todo]
+            lists = self._ask(self._all(), "match_many", *asked_now, timeout=timeout)
             for n, shard_lists in zip(todo, zip(*lists, strict=True), strict=True):
                 q = queries[n]
                 boost = self.config.sme_boost if q.scope is Scope.INSIDE else 0.0

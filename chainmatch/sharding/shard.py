@@ -312,6 +312,10 @@ _QUERIES: dict[str, Callable[..., Any]] = {
         shard_list(part, _floor(e, q)) for part in e.recommend(q, **_given(evidence))
     ),
     "match": lambda e, q, evidence: shard_list(e.match(q, **_given(evidence)), _floor(e, q)),
+    "match_many": lambda e, queries, evidence: [
+        a if isinstance(a, RecommenderError) else shard_list(a, _floor(e, q))
+        for q, a in zip(queries, e.match_many(queries, evidence), strict=True)
+    ],
     "understand": lambda e, text, description: e.understand(text, description),
     "get_firm": lambda e, firm_id: e.get_firm(firm_id),
     "product_makers": lambda e, product: e.product_makers(product),

@@ -11,6 +11,7 @@ from chainmatch.corpus_files import corpus_from_files
 from recommender import errors
 from recommender.corpus import FirmFilter, MatchQuery, Region, Scope
 from recommender.engine import EngineConfig, Recommender
+from recommender.merge import QueryEvidence, merge_evidence
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 GD = Region("广东省")
@@ -87,6 +88,25 @@ def test_match_many_equals_match_one_at_a_time(rec: Recommender) -> None:
     first[0].score = -1.0
     first[0].reasons.append("changed")
     assert again[0].score != -1.0 and "changed" not in again[0].reasons
+
+
+def test_match_many_with_a_shards_evidence_equals_match_with_it(rec: Recommender) -> None:
+    """As one shard of a sharded corpus answers a batch: each query with its evidence (the channel
+    floors of the corpus's cut-offs, whether any eligible firm lists the item). Evidence as merged
+    from this engine's own, and made up to bite: floors that drop most entries, item_listed flipped."""
+    queries = [q for q in _queries(rec) if q.text.strip() and q.k > 0 and (q.region or q.scope is Scope.ALL)]
+    evidence: list[QueryEvidence | None] = []
+    for n, q in enumerate(queries):
+        own = merge_evidence([rec.evidence(q)])
+        strict = QueryEvidence(
+            {q.scope: not own.item_listed[q.scope]}, {"tfidf": 0.3, "bm25": 0.5, "dense": 0.6}
+        )
+        evidence.append((own, strict, None)[n % 3])
+    got = rec.match_many(queries, evidence)
+    want = [rec.match(q, evidence=e) for q, e in zip(queries, evidence, strict=True)]
+    assert got == want
+    assert sum(map(len, want)) > 50
+    assert want != [rec.match(q) for q in queries]  # the strict evidence changed answers
 
 
 def test_match_many_of_nothing(rec: Recommender) -> None:
