@@ -82,15 +82,21 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def test_multi_row_inserts_store_what_executemany_stores(tmp_path: Path) -> None:
-    multi, core = fresh(tmp_path / "multi"), fresh(tmp_path / "core")
-    statements: list[int] = []
+def insert_sizes(engine: Any) -> list[int]:
+    """The parameters of each INSERT ``engine`` runs from now on (appended as they run)."""
+    sizes: list[int] = []
 
-    @event.listens_for(multi, "before_cursor_execute")
+    @event.listens_for(engine, "before_cursor_execute")
     def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         if statement.startswith("INSERT"):
-            statements.append(len(params))
+            sizes.append(len(params))
 
+    return sizes
+
+
+def test_multi_row_inserts_store_what_executemany_stores(tmp_path: Path) -> None:
+    multi, core = fresh(tmp_path / "multi"), fresh(tmp_path / "core")
+    statements = insert_sizes(multi)
     write(multi, multi_row=True)
     write(core, multi_row=False)
     stored = dump(multi)
@@ -119,13 +125,7 @@ def test_statements_stay_under_the_databases_own_limit(tmp_path: Path) -> None:
         dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
 
     low.dispose()  # connections from now on carry the limit
-    sizes: list[int] = []
-
-    @event.listens_for(low, "before_cursor_execute")
-    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if statement.startswith("INSERT"):
-            sizes.append(len(params))
-
+    sizes = insert_sizes(low)
     write(low, multi_row=True)
     write(core, multi_row=False)
     assert dump(low) == dump(core)
