@@ -107,7 +107,7 @@ class ProductPostings:
     def unlisted(self, keys: Sequence[str], alive: np.ndarray) -> list[str]:
         """The ``keys`` no live entry lists (``not listed(key)``), in order: one binary search per
         key byte length over the arrays (an upsert asks for each of ~12 keys a firm)."""
-        slots = _find_many(self.keys, keys)
+        slots = self.keys.find_many(keys)
         live = np.zeros(len(keys), dtype=bool)
         found = np.flatnonzero(slots >= 0)
         starts = np.asarray(self.ptr)[slots[found]]
@@ -155,23 +155,3 @@ class ProductPostings:
         ndarray views: indexing a ``np.memmap`` costs ~5x more (its subclass hooks)."""
         arrays = (np.asarray(np.load(directory / f"postings.{part}.npy", mmap_mode="r")) for part in _PARTS)
         return cls(SortedKeys.load(directory, "postings"), *arrays)
-
-
-def _find_many(keys: SortedKeys, wanted: Sequence[str]) -> np.ndarray:
-    """``[keys.find(w) for w in wanted]`` as an array, searched a byte-length group at a time."""
-    raw = [w.encode("utf-8") for w in wanted]
-    out = np.full(len(raw), -1, dtype=np.int64)
-    by_length: dict[int, list[int]] = {}
-    for i, b in enumerate(raw):
-        by_length.setdefault(len(b), []).append(i)
-    for length, positions in by_length.items():
-        group = keys._groups.get(length)
-        if group is None:
-            continue
-        first, arr = group
-        query = np.array([raw[i] for i in positions], dtype=f"S{length}")
-        at = np.searchsorted(arr, query)
-        ok = at < len(arr)
-        ok[ok] = arr[at[ok]] == query[ok]
-        out[np.asarray(positions)[ok]] = first + at[ok]
-    return out

@@ -9,7 +9,7 @@ length table are saved as ``.npy`` and memory-mapped by a loaded index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,25 @@ class SortedKeys:
         first, arr = group
         i = int(np.searchsorted(arr, raw))
         return first + i if i < len(arr) and arr[i] == raw else -1
+
+    def find_many(self, keys: Sequence[str]) -> np.ndarray:
+        """``[self.find(k) for k in keys]`` as an array, searched a byte-length group at a time."""
+        raw = [k.encode("utf-8") for k in keys]
+        out = np.full(len(raw), -1, dtype=np.int64)
+        by_length: dict[int, list[int]] = {}
+        for i, b in enumerate(raw):
+            by_length.setdefault(len(b), []).append(i)
+        for length, positions in by_length.items():
+            group = self._groups.get(length)
+            if group is None:
+                continue
+            first, arr = group
+            query = np.array([raw[i] for i in positions], dtype=f"S{length}")
+            at = np.searchsorted(arr, query)
+            ok = at < len(arr)
+            ok[ok] = arr[at[ok]] == query[ok]
+            out[np.asarray(positions)[ok]] = first + at[ok]
+        return out
 
     def __iter__(self) -> Iterator[str]:
         """Keys in position order."""
