@@ -152,11 +152,16 @@ class EntryTable:
         self.firm, self.kind, self.share, self.alive, self.text = firm, kind, share, alive, text
 
     # ------------------------------------------------------------------------------ products
+    def listed_arrays(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, capability entries, shares; NaN: unknown) of every live firm listing product
+        ``key``, in row order."""
+        entries, shares = self.postings.postings(key, self.alive)
+        return self.firm[entries], entries, shares
+
     def listed_entries(self, key: str) -> Iterator[tuple[int, int, float | None]]:
         """(row, capability entry, share) of every live firm listing product ``key``, in row order."""
-        entries, shares = self.postings.postings(key, self.alive)
-        rows = self.firm[entries].tolist()
-        for e, row, share in zip(entries.tolist(), rows, shares.tolist(), strict=True):
+        rows, entries, shares = self.listed_arrays(key)
+        for row, e, share in zip(rows.tolist(), entries.tolist(), shares.tolist(), strict=True):
             yield row, e, None if share != share else share  # NaN: unknown
 
     def listings(self, key: str) -> Iterator[tuple[int, str, float | None]]:

@@ -53,12 +53,6 @@ class GraphChannel:
         keys = dict.fromkeys(normalize_key(n) for n in names)
         return [k for k in keys if k != key and k in self.catalog]
 
-    def listed(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, capability entries, shares; NaN: unknown) of the live firms listing ``key``, in
-        row order (``EntryTable.listed_entries`` as arrays)."""
-        entries, shares = self.table.postings.postings(key, self.table.alive)
-        return self.table.firm[entries], entries, shares
-
     def search(self, query: ChannelQuery, memo: GraphMemo | None = None) -> GraphMatches:
         """``memo``: what earlier searches of the same batch found (the matches of an item and its
         synonyms, the firms listing a key), while the index does not change."""
@@ -107,5 +101,5 @@ class GraphMemo:
     def listed(self, channel: GraphChannel, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         found = self.keys.get(key)
         if found is None:
-            found = self.keys[key] = channel.listed(key)
+            found = self.keys[key] = channel.table.listed_arrays(key)
         return found
